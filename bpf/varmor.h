@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* varmor.h - the one ABI shared by the BPF programs and Rust (src/abi.rs).
+ *
+ * Every struct here has a #[repr(C)] twin in src/abi.rs whose size is
+ * asserted at compile time; change both or neither.
+ *
+ * Map layout (all maps pinned under the pin dir, readable with bpftool):
+ *   v_ns        HASH     u32 mnt-ns inode     -> struct varmor_ns      (one lookup for any task)
+ *   v_exact     HASH     varmor_exact_key     -> struct varmor_path_val (precise paths)
+ *   v_prefix    LPM_TRIE varmor_lpm_path_key  -> struct varmor_path_val (dir prefixes, path bytes)
+ *   v_suffix    LPM_TRIE varmor_lpm_path_key  -> struct varmor_path_val (name suffixes, reversed bytes)
+ *   v_glob      HASH     varmor_idx_key       -> struct varmor_glob     (bounded list per ns)
+ *   v_net_addr  LPM_TRIE varmor_lpm_addr_key  -> struct varmor_net_addr  (bitmap of rules)
+ *   v_net_rule  HASH     varmor_idx_key       -> struct varmor_net_rule
+ *   v_events    RINGBUF  struct varmor_event
+ * Every key starts with the namespace inode, so one sandbox's entries are
+ * a contiguous, exactly-deletable set and never match another namespace.
+ */
+#ifndef VARMOR_H
+#define VARMOR_H
+
+#define VARMOR_ABI_VERSION 1
+
+/* Sizes and bounds */
+#define VARMOR_PATH_MAX      256 /* bytes of a path kept in map keys (LPM data max) */
+#define VARMOR_GLOB_MAX      128 /* bytes of a glob pattern */
+#define VARMOR_GLOB_RULES    32  /* glob (wildcard-in-the-middle) rules per namespace */
+#define VARMOR_NET_RULES     64  /* network rules per namespace (bitmap width) */
+#define VARMOR_NET_PORTS     16  /* port ranges per network rule */
+#define VARMOR_COMM_LEN      16
+
+/* Permission bits (AppArmor's numbering where AppArmor has one) */
+#define VARMOR_MAY_EXEC      0x00000001
+#define VARMOR_MAY_WRITE     0x00000002
+#define VARMOR_MAY_READ      0x00000004
+#define VARMOR_MAY_APPEND    0x00000008
+#define VARMOR_MAY_CREATE    0x00000010
+#define VARMOR_MAY_DELETE    0x00000020
+#define VARMOR_MAY_RENAME    0x00000080
+#define VARMOR_MAY_TRUNCATE  0x00000100
+#define VARMOR_MAY_CHMOD     0x00001000
+#define VARMOR_MAY_LINK      0x00040000
+
+/* Pattern flags (vArmor's, plus GLOB for wildcards inside a pattern) */
+#define VARMOR_PRECISE       0x00000001
+#define VARMOR_GREEDY        0x00000002
+#define VARMOR_PREFIX        0x00000004
+#define VARMOR_SUFFIX        0x00000008
+#define VARMOR_GLOB          0x00000010
+
+/* Network rule flags (vArmor's numbering) */
+#define VARMOR_NET_CIDR      0x00000020
+#define VARMOR_NET_IPV4      0x00000040
+#define VARMOR_NET_IPV6      0x00000080
+#define VARMOR_NET_PORT      0x00000100
+#define VARMOR_NET_SOCKET    0x00000200
+#define VARMOR_NET_PORT_RANGE 0x00000400
+#define VARMOR_NET_PORT_LIST 0x00000800
+/* Network directions (varmor_net_rule.dirs) */
+#define VARMOR_NET_CONNECT   0x1
+#define VARMOR_NET_SEND      0x2
+#define VARMOR_NET_BIND      0x4
+
+/* Ptrace (varmor_ns.ptrace = perms << 32 | flags, as vArmor) */
+#define VARMOR_PTRACE_TRACE  0x2
+#define VARMOR_PTRACE_READ   0x4
+
+/* Rule actions and namespace modes */
+#define VARMOR_ACTION_DENY   0x1
+#define VARMOR_ACTION_AUDIT  0x2
+#define VARMOR_MODE_ENFORCE  0
+#define VARMOR_MODE_COMPLAIN 1
+
+/* Event kinds (varmor_event.kind) */
+#define VARMOR_EV_FILE       1
+#define VARMOR_EV_EXEC       2
+#define VARMOR_EV_NET        3
+#define VARMOR_EV_CAP        4
+#define VARMOR_EV_PTRACE     5
+#define VARMOR_EV_MOUNT      6
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* v_ns value: everything about a namespace that is one word */
+struct varmor_ns {
+	__u32 mode;        /* VARMOR_MODE_* */
+	__u32 kinds;       /* bit per rule kind present (1 << VARMOR_EV_*) */
+	__u64 generation;  /* varmord's sandbox id: never reused */
+	__u64 caps_deny;   /* capability bitmap denied */
+	__u64 ptrace;      /* perms << 32 | pattern flags (GREEDY all, PRECISE outside) */
+	__u32 mount_deny;  /* non-zero: deny every mount/umount */
+	__u32 n_glob;      /* entries in v_glob for this ns */
+	__u32 n_net;       /* entries in v_net_rule for this ns */
+	__u32 pad;
+};
+
+/* The verdict a path lookup returns: the union of every matching rule's bits.
+ * rule is the index (in the compiled rule set) of one rule that matched. */
+struct varmor_path_val {
+	__u32 deny;   /* permissions denied */
+	__u32 audit;  /* permissions audited */
+	__u32 rule;
+	__u32 flags;  /* pattern flags of the entry */
+};
+
+struct varmor_exact_key {
+	__u32 ns;
+	__u8 path[VARMOR_PATH_MAX];
+};
+
+/* LPM key: prefixlen counts bits from ns on (32 + 8 * bytes of path) */
+struct varmor_lpm_path_key {
+	__u32 prefixlen;
+	__u32 ns;
+	__u8 path[VARMOR_PATH_MAX];
+};
+
+struct varmor_idx_key {
+	__u32 ns;
+	__u32 idx;
+};
+
+struct varmor_glob {
+	__u32 deny;
+	__u32 audit;
+	__u32 rule;
+	__u32 len;
+	__u8 pattern[VARMOR_GLOB_MAX];
+};
+
+/* LPM key over IPv6 addresses; IPv4 is stored and looked up as ::ffff:a.b.c.d
+ * so an IPv4-mapped IPv6 destination meets the IPv4 rules. */
+struct varmor_lpm_addr_key {
+	__u32 prefixlen; /* 32 + address bits */
+	__u32 ns;
+	__u8 addr[16];
+};
+
+struct varmor_net_addr {
+	__u64 rules; /* bit i: rule i of the namespace covers this address */
+};
+
+struct varmor_port_range {
+	__u16 lo;
+	__u16 hi;
+};
+
+struct varmor_net_rule {
+	__u32 flags;   /* VARMOR_NET_* (vArmor encoding, for readers of dumps) */
+	__u32 dirs;    /* VARMOR_NET_CONNECT | SEND | BIND */
+	__u32 action;  /* VARMOR_ACTION_* */
+	__u32 rule;    /* index in the compiled rule set */
+	__u32 nports;  /* 0: every port */
+	__u32 pad;
+	struct varmor_port_range ports[VARMOR_NET_PORTS];
+};
+
+struct varmor_event {
+	__u32 ns;
+	__u32 pid;
+	__u32 kind;    /* VARMOR_EV_* */
+	__u32 perms;   /* requested permissions / direction / capability */
+	__u32 rule;
+	__u32 action;  /* VARMOR_ACTION_*; DENY only when enforced */
+	__u16 port;
+	__u16 family;
+	__u32 pad;
+	__u8 addr[16];
+	char comm[VARMOR_COMM_LEN];
+	__u8 path[VARMOR_PATH_MAX];
+};
+
+#endif /* VARMOR_H */

