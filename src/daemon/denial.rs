@@ -1,0 +1,80 @@
+//! Denial lines: each denial or audit becomes one readable line on the sandbox's stderr
+//! (unless --quiet) and in varmord's log, rate-limited per sandbox.
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::enforcer::{Denial, Outcome};
+use crate::rules::RuleSet;
+
+/// Lines per second per sandbox; the rest are counted and summarised.
+pub const LINES_PER_SEC: u32 = 20;
+
+pub struct Sink {
+    pub sandbox: u64,
+    pub rules: Arc<RuleSet>,
+    pub stderr: Option<Mutex<File>>,
+    pub log: Arc<Mutex<Option<File>>>,
+    pub count: AtomicU64,
+    window: Mutex<(Instant, u32, u64)>,
+}
+
+impl Sink {
+    pub fn new(sandbox: u64, rules: Arc<RuleSet>, stderr: Option<File>, log: Arc<Mutex<Option<File>>>) -> Sink {
+        Sink {
+            sandbox,
+            rules,
+            stderr: stderr.map(Mutex::new),
+            log,
+            count: AtomicU64::new(0),
+            window: Mutex::new((Instant::now(), 0, 0)),
+        }
+    }
+
+    /// `varmor: denied open(read) /etc/shadow by cat[4242] — profile base, rule file[0] (profiles.d/base.yaml:7)`
+    pub fn format(&self, d: &Denial) -> String {
+        let verb = match d.outcome {
+            Outcome::Denied => "denied",
+            Outcome::WouldDeny => "would deny (complain mode)",
+            Outcome::Audited => "audit",
+        };
+        let rule = d
+            .origin
+            .and_then(|o| self.rules.origin(o))
+            .map(|o| format!(" — profile {}, rule {} ({}:{})", o.profile, o.label, o.file, o.line))
+            .unwrap_or_else(|| format!(" — profile {}", self.rules.profile));
+        format!("varmor: {verb} {} {} by {}[{}]{rule}", d.what, d.object, d.comm, d.pid)
+    }
+
+    pub fn emit(&self, d: Denial) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let mut line = self.format(&d);
+        {
+            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+            if w.0.elapsed().as_secs() >= 1 {
+                if w.2 > 0 {
+                    line = format!("varmor: {} more lines suppressed\n{line}", w.2);
+                }
+                *w = (Instant::now(), 0, 0);
+            }
+            if w.1 >= LINES_PER_SEC {
+                w.2 += 1;
+                return;
+            }
+            w.1 += 1;
+        }
+        if let Some(f) = &self.stderr {
+            let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(f, "{line}");
+        }
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = log.as_mut() {
+            // A full disk must not stop enforcement: the write error is ignored.
+            let _ = writeln!(f, "sandbox {}: {line}", self.sandbox);
+        }
+        log::info!("sandbox {}: {line}", self.sandbox);
+    }
+}

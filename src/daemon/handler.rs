@@ -1,0 +1,147 @@
+//! One client connection: read one bounded request, check everything against what the
+//! kernel says about the peer, confine or refuse, answer, close. A refusal changes nothing.
+
+use std::fs::File;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::denial::Sink;
+use super::guard::Guard;
+use super::peer::{self, Peer};
+use super::registry::{Refusal, Registry, Sandbox};
+use super::cgroup;
+use crate::enforcer::{Enforcer, Report, SandboxCtx};
+use crate::proto::{read_frame, write_frame, ProtoError, RefuseCode, Request, Response, PROTO_VERSION};
+use crate::rules::RuleSet;
+
+/// How long a client may take to send its request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Shared {
+    pub registry: Mutex<Registry>,
+    pub enforcer: Box<dyn Enforcer>,
+    pub cgroup_root: std::path::PathBuf,
+    pub log: Arc<Mutex<Option<File>>>,
+    pub host_ns: Vec<u64>,
+    pub guard: Option<Mutex<Guard>>,
+}
+
+fn refuse(code: RefuseCode, message: impl Into<String>) -> Response {
+    Response::Refused { code, message: message.into() }
+}
+
+pub fn handle(shared: &Shared, sock: UnixStream) {
+    let _ = sock.set_read_timeout(Some(REQUEST_TIMEOUT));
+    let _ = sock.set_write_timeout(Some(REQUEST_TIMEOUT));
+    let response = match read_frame::<Request>(&sock, 1) {
+        Ok((req, mut fds)) => respond(shared, &sock, req, fds.pop().map(File::from)),
+        Err(ProtoError::Closed) => return,
+        Err(ProtoError::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            refuse(RefuseCode::BadFrame, format!("no request within {}s", REQUEST_TIMEOUT.as_secs()))
+        }
+        Err(e) => refuse(RefuseCode::BadFrame, e.to_string()),
+    };
+    if let Response::Refused { code, message } = &response {
+        log::warn!("refused: {code:?}: {message}");
+    }
+    let _ = write_frame(&sock, &response, &[]);
+}
+
+fn respond(shared: &Shared, sock: &UnixStream, req: Request, stderr: Option<File>) -> Response {
+    let peer = match peer::identify(sock) {
+        Ok(p) => p,
+        Err(e) => return refuse(RefuseCode::NotYourNamespace, e.to_string()),
+    };
+    match req {
+        Request::List { version } if version == PROTO_VERSION => {
+            Response::Sandboxes { list: shared.registry.lock().unwrap_or_else(|p| p.into_inner()).list(peer.uid) }
+        }
+        Request::Confine { version, mnt_ns, rules, quiet } if version == PROTO_VERSION => {
+            confine(shared, peer, mnt_ns, rules, if quiet { None } else { stderr })
+        }
+        Request::List { version } | Request::Confine { version, .. } => {
+            refuse(RefuseCode::BadVersion, format!("protocol version {version}; this varmord speaks {PROTO_VERSION}"))
+        }
+    }
+}
+
+fn confine(shared: &Shared, peer: Peer, claimed_ns: u64, rules: RuleSet, stderr: Option<File>) -> Response {
+    if let Err(e) = rules.validate() {
+        return refuse(RefuseCode::BadRules, e.to_string());
+    }
+    if claimed_ns != peer.mnt_ns {
+        return refuse(RefuseCode::NotYourNamespace, format!("namespace {claimed_ns} is not the one the caller is in"));
+    }
+    if shared.host_ns.contains(&peer.mnt_ns) {
+        return refuse(RefuseCode::HostNamespace, "the host's mount namespace is never confined; unshare one first");
+    }
+    if peer.ns_owner_uid != peer.uid {
+        return refuse(
+            RefuseCode::NotYourNamespace,
+            format!("namespace owned by uid {}, caller is uid {}", peer.ns_owner_uid, peer.uid),
+        );
+    }
+    let id = match shared.registry.lock().unwrap_or_else(|p| p.into_inner()).reserve(peer.mnt_ns, peer.uid) {
+        Ok(id) => id,
+        Err(Refusal::AlreadyConfined) => {
+            return refuse(RefuseCode::AlreadyConfined, "this namespace already has a policy; it is set once")
+        }
+        Err(Refusal::TooMany(m)) => return refuse(RefuseCode::Limit, m),
+    };
+    let result = build(shared, &peer, id, rules, stderr);
+    let mut reg = shared.registry.lock().unwrap_or_else(|p| p.into_inner());
+    match result {
+        Ok((sandbox, notes)) => {
+            let backend = sandbox.backend.to_string();
+            reg.activate(sandbox);
+            Response::Confined { id, backend, notes }
+        }
+        Err(resp) => {
+            reg.unreserve(peer.mnt_ns);
+            resp
+        }
+    }
+}
+
+fn build(shared: &Shared, peer: &Peer, id: u64, rules: RuleSet, stderr: Option<File>) -> Result<(Sandbox, Vec<String>), Response> {
+    let rules = Arc::new(rules);
+    let assessment = shared.enforcer.assess(&rules);
+    let dir = cgroup::enter(&shared.cgroup_root, id, peer.pid).map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
+    let sink = Arc::new(Sink::new(id, rules.clone(), stderr, shared.log.clone()));
+    let report: Report = {
+        let sink = sink.clone();
+        Arc::new(move |d| sink.emit(d))
+    };
+    let ctx = SandboxCtx { id, ns: peer.mnt_ns, pid: peer.pid, uid: peer.uid, rules: rules.clone() };
+    let confinement = match shared.enforcer.confine(&ctx, report) {
+        Ok(c) => c,
+        Err(e) => {
+            cgroup::remove(&dir);
+            return Err(refuse(RefuseCode::Unenforceable, e.to_string()));
+        }
+    };
+    if let Some(g) = &shared.guard {
+        g.lock().unwrap_or_else(|p| p.into_inner()).hold(id, &dir, &confinement.held_fds());
+    }
+    let ns_fd = peer.mnt_ns_fd.try_clone().map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
+    let pidfd = peer.pidfd.try_clone().map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
+    let sandbox = Sandbox {
+        id,
+        ns: peer.mnt_ns,
+        pid: peer.pid,
+        uid: peer.uid,
+        profile: rules.profile.clone(),
+        backend: shared.enforcer.name(),
+        started: std::time::Instant::now(),
+        cgroup: dir,
+        sink,
+        confinement,
+        _ns_fd: ns_fd,
+        _pidfd: pidfd,
+    };
+    log::info!("sandbox {id}: pid {} uid {} mnt ns {} profile {} ({})", peer.pid, peer.uid, peer.mnt_ns, rules.profile, sandbox.backend);
+    let mut notes = assessment.notes;
+    notes.extend(assessment.unenforced.into_iter().map(|u| format!("NOT ENFORCED: {u}")));
+    Ok((sandbox, notes))
+}

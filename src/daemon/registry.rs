@@ -1,0 +1,165 @@
+//! Live sandboxes, keyed by mount-namespace inode: set once, bounded per uid, and removed
+//! with every trace when their cgroup empties.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::denial::Sink;
+use crate::enforcer::Confinement;
+use crate::proto::SandboxInfo;
+
+/// Bounds on what one uid may hold.
+pub const SANDBOXES_PER_UID: usize = 1024;
+pub const SANDBOXES_TOTAL: usize = 8192;
+/// Confine requests per uid per second.
+pub const REQUESTS_PER_SEC: u32 = 200;
+
+pub struct Sandbox {
+    pub id: u64,
+    pub ns: u64,
+    pub pid: i32,
+    pub uid: u32,
+    pub profile: String,
+    pub backend: &'static str,
+    pub started: Instant,
+    pub cgroup: PathBuf,
+    pub sink: Arc<Sink>,
+    pub confinement: Box<dyn Confinement>,
+    /// Held so the namespace (and its inode number) cannot be freed and reused while its
+    /// entries exist.
+    pub _ns_fd: File,
+    pub _pidfd: OwnedFd,
+}
+
+enum Slot {
+    Reserved(u32),
+    Live(Box<Sandbox>),
+}
+
+#[derive(Default)]
+pub struct Registry {
+    slots: HashMap<u64, Slot>,
+    next_id: u64,
+    rate: HashMap<u32, (Instant, u32)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    AlreadyConfined,
+    TooMany(String),
+}
+
+impl Registry {
+    fn count_uid(&self, uid: u32) -> usize {
+        self.slots
+            .values()
+            .filter(|s| match s {
+                Slot::Reserved(u) => *u == uid,
+                Slot::Live(sb) => sb.uid == uid,
+            })
+            .count()
+    }
+
+    /// Claims `ns` for a new sandbox of `uid`; returns its never-reused id.
+    pub fn reserve(&mut self, ns: u64, uid: u32) -> Result<u64, Refusal> {
+        let now = Instant::now();
+        let r = self.rate.entry(uid).or_insert((now, 0));
+        if now.duration_since(r.0).as_secs() >= 1 {
+            *r = (now, 0);
+        }
+        r.1 += 1;
+        if r.1 > REQUESTS_PER_SEC {
+            return Err(Refusal::TooMany(format!("more than {REQUESTS_PER_SEC} requests a second from uid {uid}")));
+        }
+        if self.slots.contains_key(&ns) {
+            return Err(Refusal::AlreadyConfined);
+        }
+        if uid != 0 && self.count_uid(uid) >= SANDBOXES_PER_UID {
+            return Err(Refusal::TooMany(format!("uid {uid} has {SANDBOXES_PER_UID} live sandboxes")));
+        }
+        if self.slots.len() >= SANDBOXES_TOTAL {
+            return Err(Refusal::TooMany(format!("{SANDBOXES_TOTAL} live sandboxes")));
+        }
+        self.next_id += 1;
+        self.slots.insert(ns, Slot::Reserved(uid));
+        Ok(self.next_id)
+    }
+
+    pub fn unreserve(&mut self, ns: u64) {
+        if matches!(self.slots.get(&ns), Some(Slot::Reserved(_))) {
+            self.slots.remove(&ns);
+        }
+    }
+
+    pub fn activate(&mut self, sb: Sandbox) {
+        self.slots.insert(sb.ns, Slot::Live(Box::new(sb)));
+    }
+
+    pub fn sink_for_ns(&self, ns: u64) -> Option<Arc<Sink>> {
+        match self.slots.get(&ns) {
+            Some(Slot::Live(sb)) => Some(sb.sink.clone()),
+            _ => None,
+        }
+    }
+
+    /// Takes out every live sandbox whose cgroup has emptied.
+    pub fn take_ended(&mut self, populated: impl Fn(&PathBuf) -> bool) -> Vec<Box<Sandbox>> {
+        let ended: Vec<u64> = self
+            .slots
+            .iter()
+            .filter_map(|(ns, s)| match s {
+                Slot::Live(sb) if !populated(&sb.cgroup) => Some(*ns),
+                _ => None,
+            })
+            .collect();
+        ended
+            .into_iter()
+            .filter_map(|ns| match self.slots.remove(&ns) {
+                Some(Slot::Live(sb)) => Some(sb),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn take_all(&mut self) -> Vec<Box<Sandbox>> {
+        self.slots
+            .drain()
+            .filter_map(|(_, s)| match s {
+                Slot::Live(sb) => Some(sb),
+                Slot::Reserved(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub fn list(&self, uid: u32) -> Vec<SandboxInfo> {
+        self.slots
+            .values()
+            .filter_map(|s| match s {
+                Slot::Live(sb) if uid == 0 || sb.uid == uid => Some(SandboxInfo {
+                    id: sb.id,
+                    pid: sb.pid as u32,
+                    uid: sb.uid,
+                    mnt_ns: sb.ns,
+                    profile: sb.profile.clone(),
+                    backend: sb.backend.to_string(),
+                    uptime_secs: sb.started.elapsed().as_secs(),
+                    denials: sb.sink.count.load(Ordering::Relaxed),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,221 @@
+//! File and exec rules on the compat backend: one fanotify group per sandbox, with mount
+//! marks on every mount of the sandbox's own mount namespace (so only the sandbox's opens
+//! arrive), answered by `PathIndex`. Allowed files that no rule can reach under any name
+//! get an ignore mark on their inode, so later opens never leave the kernel.
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::fanotify::{
+    EventFFlags, Fanotify, FanotifyEvent, FanotifyResponse, InitFlags, MarkFlags, MaskFlags, Response,
+};
+
+use super::opener;
+use crate::enforcer::{Denial, EnforceError, Outcome, Report, SandboxCtx};
+use crate::matcher::PathIndex;
+use crate::profile::file::Access;
+use crate::rules::Mode;
+
+/// A running fanotify answerer for one sandbox; dropping it stops the thread and closes
+/// the group (the kernel then drops every mark of it).
+pub struct FileGuard {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    group: Arc<Fanotify>,
+    pub marked_mounts: usize,
+}
+
+impl FileGuard {
+    /// The group fd (handed to the guard process so the marks outlive a varmord crash).
+    pub fn group_fd(&self) -> BorrowedFd<'_> {
+        self.group.as_fd()
+    }
+}
+
+impl Drop for FileGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One mount of the sandbox, from /proc/PID/mountinfo.
+struct Mount {
+    dev: String,
+    point: String,
+}
+
+fn unescape(s: &str) -> String {
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push(u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn mounts(pid: i32) -> Result<Vec<Mount>, EnforceError> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .map_err(|e| EnforceError::Setup(format!("reading the sandbox's mountinfo: {e}")))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            Some(Mount { dev: f.get(2)?.to_string(), point: unescape(f.get(4)?) })
+        })
+        .collect())
+}
+
+/// Starts answering file/exec permission events for the sandbox of `ctx`.
+pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError> {
+    let index = PathIndex::new(&ctx.rules.paths);
+    let mut mask = MaskFlags::empty();
+    if index.any.intersects(opener::unknown()) {
+        mask |= MaskFlags::FAN_OPEN_PERM;
+    }
+    if index.any.intersects(Access::EXEC) {
+        // Exec opens, and plain opens too so `ld.so BINARY` can be caught.
+        mask |= MaskFlags::FAN_OPEN_EXEC_PERM | MaskFlags::FAN_OPEN_PERM;
+    }
+    let group = Fanotify::init(
+        InitFlags::FAN_CLASS_CONTENT | InitFlags::FAN_CLOEXEC | InitFlags::FAN_NONBLOCK | InitFlags::FAN_REPORT_TID | InitFlags::FAN_UNLIMITED_MARKS,
+        EventFFlags::O_RDONLY | EventFFlags::O_LARGEFILE | EventFFlags::O_CLOEXEC,
+    )
+    .map_err(|e| EnforceError::Setup(format!("fanotify_init: {e}")))?;
+    let mounts = mounts(ctx.pid)?;
+    let mut per_dev: HashMap<&str, usize> = HashMap::new();
+    for m in &mounts {
+        *per_dev.entry(&m.dev).or_default() += 1;
+    }
+    let mut marked = 0;
+    for m in &mounts {
+        let path = format!("/proc/{}/root{}", ctx.pid, m.point);
+        match group.mark(MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_MOUNT, mask, None, Some(path.as_str())) {
+            Ok(()) => marked += 1,
+            // Pseudo filesystems refuse marks; a mount hidden under another cannot be reached.
+            Err(e) => log::debug!("sandbox {}: no mark on {}: {e}", ctx.id, m.point),
+        }
+    }
+    if mask.is_empty() {
+        return Err(EnforceError::Setup("no file rules to enforce".into()));
+    }
+    let multi: HashSet<u64> = mounts
+        .iter()
+        .filter(|m| per_dev[m.dev.as_str()] > 1)
+        .filter_map(|m| {
+            let (a, b) = m.dev.split_once(':')?;
+            Some(libc::makedev(a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect();
+    let group = Arc::new(group);
+    let stop = Arc::new(AtomicBool::new(false));
+    let answerer = Answerer { index, mode: ctx.rules.mode, uid: ctx.uid, multi_mount_devs: multi, report };
+    let (g, s) = (group.clone(), stop.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("fan-{}", ctx.id))
+        .stack_size(256 * 1024)
+        .spawn(move || answerer.run(&g, &s))
+        .map_err(|e| EnforceError::Setup(format!("spawning the answer thread: {e}")))?;
+    Ok(FileGuard { stop, thread: Some(thread), group, marked_mounts: marked })
+}
+
+struct Answerer {
+    index: PathIndex,
+    mode: Mode,
+    uid: u32,
+    multi_mount_devs: HashSet<u64>,
+    report: Report,
+}
+
+impl Answerer {
+    fn run(&self, group: &Fanotify, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            let mut fds = [PollFd::new(group.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(200u16)) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    log::error!("fanotify poll: {e}");
+                    return;
+                }
+            }
+            match group.read_events() {
+                Ok(events) => events.iter().for_each(|ev| self.answer(group, ev)),
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    log::error!("fanotify read: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn answer(&self, group: &Fanotify, ev: &FanotifyEvent) {
+        let Some(fd) = ev.fd() else { return };
+        let tid = ev.pid();
+        let exec = ev.mask().contains(MaskFlags::FAN_OPEN_EXEC_PERM);
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
+        let path = path.as_os_str().as_encoded_bytes();
+        let verdict = self.index.lookup(path);
+        let mut req = if exec { Access::EXEC } else if verdict.deny.is_empty() && verdict.audit.is_empty() { Access::NONE } else { opener::requested(tid) };
+        let mut denied = verdict.denies(req);
+        if denied.is_none() && !exec && verdict.deny.intersects(Access::EXEC) && opener::is_loader(tid) {
+            // `ld.so /usr/bin/curl`: the loader maps the binary it was asked to run.
+            req = Access::EXEC;
+            denied = verdict.denies(req);
+        }
+        let enforce = self.mode == Mode::Enforce;
+        let response = if denied.is_some() && enforce { Response::FAN_DENY } else { Response::FAN_ALLOW };
+        if let Err(e) = group.write_response(FanotifyResponse::new(fd, response)) {
+            log::error!("fanotify response: {e}");
+        }
+        let what = || format!("{}({req})", if exec || req == Access::EXEC { "exec" } else { "open" });
+        let object = || String::from_utf8_lossy(path).into_owned();
+        if let Some(origin) = denied {
+            let outcome = if enforce { Outcome::Denied } else { Outcome::WouldDeny };
+            (self.report)(Denial { what: what(), object: object(), pid: tid, comm: opener::comm(tid), origin: Some(origin), outcome });
+        } else if let Some(origin) = verdict.audits(req) {
+            (self.report)(Denial { what: what(), object: object(), pid: tid, comm: opener::comm(tid), origin: Some(origin), outcome: Outcome::Audited });
+        } else if verdict.deny.is_empty() && verdict.audit.is_empty() && self.cacheable(fd) {
+            let flags = MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_IGNORED_MASK | MarkFlags::FAN_MARK_IGNORED_SURV_MODIFY;
+            let mask = MaskFlags::FAN_OPEN_PERM | MaskFlags::FAN_OPEN_EXEC_PERM;
+            let _ = group.mark::<str>(flags, mask, Some(fd.as_raw_fd()), None);
+        }
+    }
+
+    /// An allow may be cached on the inode only if the sandbox cannot give it another name:
+    /// one link, a filesystem mounted once, on a read-only mount or in a directory the
+    /// sandbox's uid cannot write (so no rename, no new hard link).
+    fn cacheable(&self, fd: BorrowedFd<'_>) -> bool {
+        let Ok(st) = nix::sys::stat::fstat(fd.as_raw_fd()) else { return false };
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_nlink != 1 || self.multi_mount_devs.contains(&st.st_dev) {
+            return false;
+        }
+        if nix::sys::statvfs::fstatvfs(&fd).is_ok_and(|v| v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)) {
+            return true;
+        }
+        if self.uid == 0 || st.st_uid == self.uid {
+            return false;
+        }
+        let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else { return false };
+        let Some(dir) = path.parent().and_then(|d| std::fs::metadata(d).ok()) else { return false };
+        let writable = dir.uid() == self.uid || dir.mode() & 0o022 != 0;
+        !writable
+    }
+}

@@ -1,0 +1,123 @@
+//! The compat backend, for kernels where BPF LSM programs cannot attach: fanotify answers
+//! file and exec rules, cgroup sock_addr BPF programs the network rules (same maps as
+//! bpf-lsm), and the launcher's Landlock, capability drop and seccomp filter the rest.
+
+pub mod fanotify;
+pub mod opener;
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{Assessment, Confinement, EnforceError, Enforcer, Report, SandboxCtx};
+use crate::bpf::{Maps, NetHooks};
+use crate::encode::{encode, MapEntries};
+use crate::profile::file::Access;
+use crate::profile::ptrace::PtraceScope;
+use crate::rules::RuleSet;
+
+pub struct Compat {
+    maps: Arc<Maps>,
+    _net: NetHooks,
+}
+
+impl Compat {
+    pub fn new(pin_dir: &Path, cgroup: &Path) -> Result<Compat, EnforceError> {
+        let maps = Arc::new(Maps::open(pin_dir).map_err(|e| EnforceError::Maps(e.to_string()))?);
+        let net = NetHooks::attach(pin_dir, cgroup).map_err(|e| EnforceError::Setup(e.to_string()))?;
+        Ok(Compat { maps, _net: net })
+    }
+
+    pub fn maps(&self) -> &Maps {
+        &self.maps
+    }
+}
+
+/// Accesses answered by fanotify; the rest of a file rule goes to the launcher's Landlock.
+pub fn fanotify_access() -> Access {
+    opener::unknown().union(Access::EXEC)
+}
+
+/// What compat enforces more strictly than written. Pure: `--check` prints it too.
+pub fn assess(rules: &RuleSet) -> Assessment {
+    let mut a = Assessment::default();
+    let label = |o: u32| rules.origin(o).map(|o| o.label.clone()).unwrap_or_default();
+    for r in &rules.paths {
+        let landlock = Access::from_bits(r.access.bits() & !fanotify_access().bits()).unwrap_or_default();
+        if !landlock.is_empty() {
+            a.notes.push(format!(
+                "{} `{}`: {landlock} is enforced by Landlock on the directory that holds the path (stricter: the whole directory)",
+                label(r.origin),
+                r.pattern
+            ));
+        }
+    }
+    for r in &rules.mount {
+        if r.source.is_some() || r.target.is_some() || r.fstype.is_some() || r.ops != crate::profile::mount::MOUNT_ALL {
+            a.notes.push(format!("{}: every mount and umount is denied (stricter than the rule)", label(r.origin)));
+        }
+    }
+    if rules.caps_deny.0 != 0 && rules.caps_deny != crate::profile::caps::CapSet::all() {
+        a.notes.push("capabilities: every capability is dropped, not only the listed ones (stricter)".into());
+    }
+    if rules.ptrace == PtraceScope::Outside {
+        a.notes.push("ptrace outside: enforced by Landlock's ptrace scoping".into());
+    }
+    a.notes.dedup();
+    a
+}
+
+struct CompatConfinement {
+    maps: Arc<Maps>,
+    entries: Option<MapEntries>,
+    files: Option<fanotify::FileGuard>,
+}
+
+impl Enforcer for Compat {
+    fn name(&self) -> &'static str {
+        "compat"
+    }
+
+    fn assess(&self, rules: &RuleSet) -> Assessment {
+        assess(rules)
+    }
+
+    fn confine(&self, ctx: &SandboxCtx, report: Report) -> Result<Box<dyn Confinement>, EnforceError> {
+        let ns = u32::try_from(ctx.ns).map_err(|_| EnforceError::Setup("namespace inode out of range".into()))?;
+        let entries = encode(&ctx.rules, ns, ctx.id);
+        self.maps.populate(&entries).map_err(|e| EnforceError::Maps(e.to_string()))?;
+        let needs_files = ctx.rules.paths.iter().any(|r| r.access.intersects(fanotify_access()));
+        let files = if needs_files {
+            match fanotify::start(ctx, report) {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    self.maps.clear(&entries);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Box::new(CompatConfinement { maps: self.maps.clone(), entries: Some(entries), files }))
+    }
+}
+
+impl Confinement for CompatConfinement {
+    fn release(&mut self) {
+        // Closing the fanotify group first drops every mark; then the map entries.
+        self.files = None;
+        if let Some(e) = self.entries.take() {
+            self.maps.clear(&e);
+        }
+    }
+
+    fn held_fds(&self) -> Vec<RawFd> {
+        self.files.iter().map(|f| f.group_fd().as_raw_fd()).collect()
+    }
+}
+
+impl Drop for CompatConfinement {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

@@ -1,0 +1,80 @@
+//! The kernel behind one trait: each backend is an `Enforcer` that confines a namespace
+//! from a compiled rule set and removes every trace of it when the sandbox ends.
+//! `compat` (fanotify + Landlock + cgroup BPF) and `lsm` (BPF LSM) both key their state
+//! by the sandbox's mount-namespace inode.
+
+pub mod compat;
+pub mod event;
+pub mod lsm;
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::rules::RuleSet;
+
+#[derive(Debug, Error)]
+pub enum EnforceError {
+    #[error("setting up enforcement: {0}")]
+    Setup(String),
+    #[error("kernel maps: {0}")]
+    Maps(String),
+    #[error("cannot enforce: {0}")]
+    Unenforceable(String),
+}
+
+/// What varmord knows of a sandbox when it confines it.
+#[derive(Debug, Clone)]
+pub struct SandboxCtx {
+    pub id: u64,
+    pub ns: u64,
+    pub pid: i32,
+    pub uid: u32,
+    pub rules: Arc<RuleSet>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Denied,
+    WouldDeny,
+    Audited,
+}
+
+/// One denial (or audit), before it is turned into a line.
+#[derive(Debug, Clone)]
+pub struct Denial {
+    /// `open(read)`, `exec(exec)`, `connect`, ...
+    pub what: String,
+    /// A path, or `address:port`.
+    pub object: String,
+    pub pid: i32,
+    pub comm: String,
+    /// Index into the rule set's origins.
+    pub origin: Option<u32>,
+    pub outcome: Outcome,
+}
+
+pub type Report = Arc<dyn Fn(Denial) + Send + Sync>;
+
+/// Where a backend enforces differently from what the profile says.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    /// Enforced more strictly than written (said to the user).
+    pub notes: Vec<String>,
+    /// Not enforced at all: the launch is refused unless `--allow-partial`.
+    pub unenforced: Vec<String>,
+}
+
+/// A namespace's live enforcement state.
+pub trait Confinement: Send {
+    /// Removes every map entry and mark of the namespace; safe to call twice.
+    fn release(&mut self);
+    /// Enforcement fds to hand to the guard so enforcement outlives a varmord crash.
+    fn held_fds(&self) -> Vec<std::os::fd::RawFd>;
+}
+
+pub trait Enforcer: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn assess(&self, rules: &RuleSet) -> Assessment;
+    fn confine(&self, ctx: &SandboxCtx, report: Report) -> Result<Box<dyn Confinement>, EnforceError>;
+}

@@ -1,0 +1,62 @@
+//! The launcher's side of varmord's socket: one request, one answer, bounded in time.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::proto::{read_frame, write_frame, RefuseCode, Request, Response, PROTO_VERSION};
+use crate::rules::RuleSet;
+
+/// How long the launcher waits for varmord's answer.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("cannot reach varmord at {path}: {msg}; start it (as root: `varmord &`, or `systemctl start varmord.socket`) or pass --socket")]
+    Unreachable { path: String, msg: String },
+    #[error("varmord refused ({code:?}): {message}")]
+    Refused { code: RefuseCode, message: String },
+    #[error("varmord at {path}: {msg}")]
+    Protocol { path: String, msg: String },
+}
+
+fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
+    let s = UnixStream::connect(socket)
+        .map_err(|e| ClientError::Unreachable { path: socket.display().to_string(), msg: e.to_string() })?;
+    let _ = s.set_read_timeout(Some(ANSWER_TIMEOUT));
+    let _ = s.set_write_timeout(Some(ANSWER_TIMEOUT));
+    Ok(s)
+}
+
+fn exchange(socket: &Path, req: &Request, with_stderr: bool) -> Result<Response, ClientError> {
+    let s = connect(socket)?;
+    let perr = |e: crate::proto::ProtoError| ClientError::Protocol { path: socket.display().to_string(), msg: e.to_string() };
+    let stderr = std::io::stderr();
+    let fds = if with_stderr { vec![stderr.as_raw_fd()] } else { vec![] };
+    write_frame(&s, req, &fds).map_err(perr)?;
+    let (resp, _) = read_frame::<Response>(&s, 0).map_err(perr)?;
+    match resp {
+        Response::Refused { code, message } => Err(ClientError::Refused { code, message }),
+        ok => Ok(ok),
+    }
+}
+
+/// Asks varmord to confine the namespace this process is in; returns (backend, notes).
+pub fn confine(socket: &Path, mnt_ns: u64, rules: &RuleSet, quiet: bool) -> Result<(String, Vec<String>), ClientError> {
+    let req = Request::Confine { version: PROTO_VERSION, mnt_ns, rules: rules.clone(), quiet };
+    match exchange(socket, &req, !quiet)? {
+        Response::Confined { backend, notes, .. } => Ok((backend, notes)),
+        other => Err(ClientError::Protocol { path: socket.display().to_string(), msg: format!("unexpected answer {other:?}") }),
+    }
+}
+
+/// The caller's live sandboxes.
+pub fn list(socket: &Path) -> Result<Vec<crate::proto::SandboxInfo>, ClientError> {
+    match exchange(socket, &Request::List { version: PROTO_VERSION }, false)? {
+        Response::Sandboxes { list } => Ok(list),
+        other => Err(ClientError::Protocol { path: socket.display().to_string(), msg: format!("unexpected answer {other:?}") }),
+    }
+}

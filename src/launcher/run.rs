@@ -1,0 +1,85 @@
+//! `varmor-run --profile P -- CMD`: the whole confinement flow, in bubblewrap's spirit of
+//! small ordered steps. Fails closed: any step that fails stops the target from running.
+//!
+//! 1 compile the profile   2 fresh mount namespace (+ user namespace when unprivileged)
+//! 3 varmord confines it   4 drop every capability, no_new_privs
+//! 5 Landlock              6 seccomp (anti-escape + profile + OCI)   7 execve, same pid
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use super::client::{self, ClientError};
+use super::error::LaunchError;
+use super::{exec, landlock, ns, privs, seccomp};
+use crate::cli::RunCli;
+use crate::profile::ProfileError;
+use crate::rules::Mode;
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Profile(#[from] ProfileError),
+    #[error("{0}")]
+    Daemon(#[from] ClientError),
+    #[error("{0}")]
+    Launch(#[from] LaunchError),
+    #[error("no command given; usage: varmor-run --profile NAME -- CMD [ARGS...]")]
+    NoCommand,
+    #[error("profile `{profile}` cannot be fully enforced here:\n  {}\nrun with --allow-partial to accept this", .rules.join("\n  "))]
+    Partial { profile: String, rules: Vec<String> },
+}
+
+impl RunError {
+    /// 125 for launcher failures, 126/127 for a target that cannot run (like env(1)).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Launch(e) => e.exit_code(),
+            _ => 125,
+        }
+    }
+}
+
+/// Runs the flow; returns only on failure (on success the process is the target).
+pub fn run(cli: &RunCli, profile: &str) -> RunError {
+    match confine_and_exec(cli, profile) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+fn confine_and_exec(cli: &RunCli, profile: &str) -> Result<std::convert::Infallible, RunError> {
+    let (mut rules, _file) = crate::profile::compile(profile)?;
+    if cli.command.is_empty() {
+        return Err(RunError::NoCommand);
+    }
+    if cli.complain {
+        rules.mode = Mode::Complain;
+    }
+    // Seccomp input is read before anything changes, so a bad file changes nothing.
+    let oci: Option<PathBuf> = cli.seccomp.clone().or_else(|| rules.seccomp.oci.as_ref().map(PathBuf::from));
+    let filters = seccomp::prepare(&rules, oci.as_deref())?;
+    let mut wire = rules.clone();
+    wire.seccomp = Default::default();
+
+    let mnt_ns = ns::enter_sandbox_namespace()?;
+    let (_backend, notes) = client::confine(&cli.socket, mnt_ns, &wire, cli.quiet)?;
+    let unenforced: Vec<String> = notes.iter().filter(|n| n.starts_with("NOT ENFORCED")).cloned().collect();
+    if !unenforced.is_empty() {
+        if !cli.allow_partial {
+            return Err(RunError::Partial { profile: rules.profile.clone(), rules: unenforced });
+        }
+        for n in &unenforced {
+            eprintln!("varmor-run: --allow-partial: {n}");
+        }
+    }
+    privs::drop_all()?;
+    let report = landlock::apply(&rules)?;
+    if cli.allow_partial {
+        for n in &report.notes {
+            eprintln!("varmor-run: {n}");
+        }
+    }
+    seccomp::install(filters)?;
+    Err(exec::exec(&cli.command).into())
+}
