@@ -21,7 +21,12 @@ fn main() {
     if Command::new(&clang).arg("--version").output().is_err() {
         fail(&format!("`{clang}` not found; {INSTALL_HINT}"));
     }
-    if Command::new("pkg-config").args(["--exists", "libelf"]).status().map(|s| !s.success()).unwrap_or(true) {
+    if Command::new("pkg-config")
+        .args(["--exists", "libelf"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
         fail(&format!("libelf not found by pkg-config; {INSTALL_HINT}"));
     }
 
@@ -41,7 +46,12 @@ fn main() {
         .collect();
     sources.sort();
     for src in sources {
-        let stem = src.file_name().and_then(OsStr::to_str).unwrap_or_default().trim_end_matches(".bpf.c").to_string();
+        let stem = src
+            .file_name()
+            .and_then(OsStr::to_str)
+            .unwrap_or_default()
+            .trim_end_matches(".bpf.c")
+            .to_string();
         let skel = out.join(format!("{stem}.skel.rs"));
         let obj = out.join(format!("{stem}.bpf.o"));
         SkeletonBuilder::new()

@@ -5,9 +5,9 @@
 #include "varmor.h"
 
 _Static_assert(sizeof(struct varmor_ns) == 48, "varmor_ns");
-_Static_assert(sizeof(struct varmor_path_val) == 16, "varmor_path_val");
+_Static_assert(sizeof(struct varmor_path_val) == 24, "varmor_path_val");
 _Static_assert(sizeof(struct varmor_exact_key) == 260, "varmor_exact_key");
-_Static_assert(sizeof(struct varmor_lpm_path_key) == 264, "varmor_lpm_path_key");
+_Static_assert(sizeof(struct varmor_lpm_path_key) == 260, "varmor_lpm_path_key");
 _Static_assert(sizeof(struct varmor_idx_key) == 8, "varmor_idx_key");
 _Static_assert(sizeof(struct varmor_glob) == 144, "varmor_glob");
 _Static_assert(sizeof(struct varmor_lpm_addr_key) == 24, "varmor_lpm_addr_key");

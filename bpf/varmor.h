@@ -97,12 +97,17 @@ struct varmor_ns {
 };
 
 /* The verdict a path lookup returns: the union of every matching rule's bits.
- * rule is the index (in the compiled rule set) of one rule that matched. */
+ * deny_rule / audit_rule: the smallest origin index (in the compiled rule set)
+ * of a matching deny / audit rule, VARMOR_NO_RULE when there is none, so the
+ * union of several entries keeps the first rule in profile order. */
+#define VARMOR_NO_RULE       0xffffffffu
 struct varmor_path_val {
-	__u32 deny;   /* permissions denied */
-	__u32 audit;  /* permissions audited */
-	__u32 rule;
-	__u32 flags;  /* pattern flags of the entry */
+	__u32 deny;        /* permissions denied */
+	__u32 audit;       /* permissions audited */
+	__u32 deny_rule;
+	__u32 audit_rule;
+	__u32 flags;       /* pattern flags of the entry */
+	__u32 pad;
 };
 
 struct varmor_exact_key {
@@ -110,11 +115,15 @@ struct varmor_exact_key {
 	__u8 path[VARMOR_PATH_MAX];
 };
 
-/* LPM key: prefixlen counts bits from ns on (32 + 8 * bytes of path) */
+/* LPM key: prefixlen counts bits from ns on (32 + 8 * bytes of path). The kernel's
+ * LPM trie takes at most 256 data bytes, so 4 go to ns and 252 to the path: a prefix
+ * or suffix literal longer than VARMOR_LPM_PATH_MAX is stored cut to its first
+ * (suffix: last) 252 bytes, which can only match more paths (src/encode.rs says so). */
+#define VARMOR_LPM_PATH_MAX  252
 struct varmor_lpm_path_key {
 	__u32 prefixlen;
 	__u32 ns;
-	__u8 path[VARMOR_PATH_MAX];
+	__u8 path[VARMOR_LPM_PATH_MAX];
 };
 
 struct varmor_idx_key {

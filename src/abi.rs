@@ -5,6 +5,8 @@
 pub const ABI_VERSION: u32 = 1;
 
 pub const PATH_MAX: usize = 256;
+/// Path bytes of an LPM trie key (the trie takes 256 data bytes, 4 of them the ns).
+pub const LPM_PATH_MAX: usize = 252;
 pub const GLOB_MAX: usize = 128;
 pub const GLOB_RULES: usize = 32;
 pub const NET_RULES: usize = 64;
@@ -54,6 +56,9 @@ pub const EV_CAP: u32 = 4;
 pub const EV_PTRACE: u32 = 5;
 pub const EV_MOUNT: u32 = 6;
 
+/// `deny_rule` / `audit_rule` of a `PathVal` when no rule of that action matched.
+pub const NO_RULE: u32 = 0xffff_ffff;
+
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NsVal {
@@ -73,8 +78,12 @@ pub struct NsVal {
 pub struct PathVal {
     pub deny: u32,
     pub audit: u32,
-    pub rule: u32,
+    /// Smallest origin of a matching deny rule, or `NO_RULE`.
+    pub deny_rule: u32,
+    /// Smallest origin of a matching audit rule, or `NO_RULE`.
+    pub audit_rule: u32,
     pub flags: u32,
+    pub pad: u32,
 }
 
 #[repr(C)]
@@ -89,7 +98,7 @@ pub struct ExactKey {
 pub struct LpmPathKey {
     pub prefixlen: u32,
     pub ns: u32,
-    pub path: [u8; PATH_MAX],
+    pub path: [u8; LPM_PATH_MAX],
 }
 
 #[repr(C)]
@@ -164,7 +173,12 @@ pub trait Pod: Copy + 'static {
     fn as_bytes(&self) -> &[u8] {
         // SAFETY: every implementor is #[repr(C)], Copy, built only of integers and
         // integer arrays, with explicit padding fields, so all its bytes are initialised.
-        unsafe { std::slice::from_raw_parts((self as *const Self).cast::<u8>(), std::mem::size_of::<Self>()) }
+        unsafe {
+            std::slice::from_raw_parts(
+                (self as *const Self).cast::<u8>(),
+                std::mem::size_of::<Self>(),
+            )
+        }
     }
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
         if bytes.len() != std::mem::size_of::<Self>() {
@@ -183,9 +197,9 @@ macro_rules! pod {
 }
 pod! {
     NsVal = 48,
-    PathVal = 16,
+    PathVal = 24,
     ExactKey = 260,
-    LpmPathKey = 264,
+    LpmPathKey = 260,
     IdxKey = 8,
     GlobVal = 144,
     LpmAddrKey = 24,

@@ -165,8 +165,15 @@ mod tests {
     #[test]
     fn modes_are_exclusive() {
         assert!(RunCli::try_parse_from(["varmor-run", "--list", "--check", "x"]).is_err());
-        let c = RunCli::try_parse_from(["varmor-run", "--profile", "nocurl", "--", "bash", "-c", "x"]).unwrap();
-        assert_eq!(c.mode.action(), RunAction::Run { profile: "nocurl".into() });
+        let c =
+            RunCli::try_parse_from(["varmor-run", "--profile", "nocurl", "--", "bash", "-c", "x"])
+                .unwrap();
+        assert_eq!(
+            c.mode.action(),
+            RunAction::Run {
+                profile: "nocurl".into()
+            }
+        );
         assert_eq!(c.command, ["bash", "-c", "x"]);
     }
 }

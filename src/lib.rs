@@ -4,8 +4,14 @@
 //! binaries share), `abi` (the Rust twin of bpf/varmor.h), `cli` (command lines).
 
 pub mod abi;
+pub mod bpf;
 pub mod cli;
-pub mod profile;
-pub mod rules;
+pub mod daemon;
+pub mod encode;
+pub mod enforcer;
 pub mod matcher;
+pub mod probe;
+pub mod profile;
 pub mod proto;
+pub mod report;
+pub mod rules;

@@ -43,11 +43,15 @@ impl Verdict {
 
     /// Is any of `req` denied? Returns the rule's origin when it is.
     pub fn denies(&self, req: Access) -> Option<u32> {
-        self.deny.intersects(req).then(|| self.deny_rule.unwrap_or(0))
+        self.deny
+            .intersects(req)
+            .then(|| self.deny_rule.unwrap_or(0))
     }
 
     pub fn audits(&self, req: Access) -> Option<u32> {
-        self.audit.intersects(req).then(|| self.audit_rule.unwrap_or(0))
+        self.audit
+            .intersects(req)
+            .then(|| self.audit_rule.unwrap_or(0))
     }
 }
 
@@ -125,14 +129,27 @@ impl PathIndex {
     /// or prefix rules exist at all; callers use it to decide whether caching an allow
     /// verdict on an inode with several names is sound.
     pub fn has_name_rules(&self) -> bool {
-        !(self.exact.is_empty() && self.prefix.is_empty() && self.suffix.is_empty() && self.globs.is_empty())
+        !(self.exact.is_empty()
+            && self.prefix.is_empty()
+            && self.suffix.is_empty()
+            && self.globs.is_empty())
     }
 }
 
 /// Network decision: first deny rule (in profile order) covering the access, and first
 /// audit rule. `dir` is one of abi::NET_CONNECT / NET_SEND / NET_BIND.
-pub fn reference_net(rs: &RuleSet, dir: u32, addr: IpAddr, port: u16) -> (Option<u32>, Option<u32>) {
-    let first = |a: Action| rs.net.iter().find(|r| r.action == a && r.covers(dir, addr, port)).map(|r| r.origin);
+pub fn reference_net(
+    rs: &RuleSet,
+    dir: u32,
+    addr: IpAddr,
+    port: u16,
+) -> (Option<u32>, Option<u32>) {
+    let first = |a: Action| {
+        rs.net
+            .iter()
+            .find(|r| r.action == a && r.covers(dir, addr, port))
+            .map(|r| r.origin)
+    };
     (first(Action::Deny), first(Action::Audit))
 }
 
@@ -143,7 +160,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn rule(p: &str, a: Access, action: Action, origin: u32) -> PathRule {
-        PathRule { pattern: Pattern::parse(p).unwrap(), access: a, action, origin }
+        PathRule {
+            pattern: Pattern::parse(p).unwrap(),
+            access: a,
+            action,
+            origin,
+        }
     }
 
     #[test]
@@ -151,20 +173,38 @@ mod tests {
         let read = Access::from_bits(abi::MAY_READ).unwrap();
         let rules = vec![
             rule("/etc/shadow", read, Action::Deny, 0),
-            rule("/etc/**", Access::from_bits(abi::MAY_WRITE).unwrap(), Action::Deny, 1),
+            rule(
+                "/etc/**",
+                Access::from_bits(abi::MAY_WRITE).unwrap(),
+                Action::Deny,
+                1,
+            ),
             rule("**/curl", Access::EXEC, Action::Deny, 2),
             rule("/home/*/.ssh/**", read, Action::Audit, 3),
         ];
         let ix = PathIndex::new(&rules);
-        for p in ["/etc/shadow", "/etc/shadow-", "/etc/x/y", "/usr/bin/curl", "/home/a/.ssh/k", "/", "/etc"] {
-            assert_eq!(ix.lookup(p.as_bytes()), reference_path(&rules, p.as_bytes()), "{p}");
+        for p in [
+            "/etc/shadow",
+            "/etc/shadow-",
+            "/etc/x/y",
+            "/usr/bin/curl",
+            "/home/a/.ssh/k",
+            "/",
+            "/etc",
+        ] {
+            assert_eq!(
+                ix.lookup(p.as_bytes()),
+                reference_path(&rules, p.as_bytes()),
+                "{p}"
+            );
         }
         assert_eq!(ix.lookup(b"/etc/shadow").denies(read), Some(0));
         assert_eq!(ix.lookup(b"/etc/shadow-").denies(read), None);
     }
 
     fn seg() -> impl Strategy<Value = String> {
-        prop::sample::select(vec!["a", "b", "ab", "etc", "x.y", "curl", "*", "?"]).prop_map(String::from)
+        prop::sample::select(vec!["a", "b", "ab", "etc", "x.y", "curl", "*", "?"])
+            .prop_map(String::from)
     }
     fn pattern() -> impl Strategy<Value = String> {
         (prop::collection::vec(seg(), 1..4), 0..4u8).prop_map(|(segs, shape)| {
@@ -178,8 +218,11 @@ mod tests {
         })
     }
     fn path() -> impl Strategy<Value = String> {
-        prop::collection::vec(prop::sample::select(vec!["a", "b", "ab", "etc", "x.y", "curl", "c"]), 1..5)
-            .prop_map(|s| format!("/{}", s.join("/")))
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "ab", "etc", "x.y", "curl", "c"]),
+            1..5,
+        )
+        .prop_map(|s| format!("/{}", s.join("/")))
     }
 
     /// Naive recursive glob matcher: the specification of `*`, `?`, `**`.
@@ -187,7 +230,9 @@ mod tests {
         match p {
             [] => s.is_empty(),
             [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| spec(rest, &s[i..])),
-            [b'*', rest @ ..] => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| spec(rest, &s[i..])),
+            [b'*', rest @ ..] => (0..=s.len())
+                .take_while(|&i| i == 0 || s[i - 1] != b'/')
+                .any(|i| spec(rest, &s[i..])),
             [b'?', rest @ ..] => !s.is_empty() && s[0] != b'/' && spec(rest, &s[1..]),
             [c, rest @ ..] => !s.is_empty() && s[0] == *c && spec(rest, &s[1..]),
         }

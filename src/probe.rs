@@ -19,24 +19,44 @@ pub struct Probe {
 
 fn landlock_abi() -> Option<i64> {
     // SAFETY: LANDLOCK_CREATE_RULESET_VERSION (1) with a NULL attr and size 0 only asks.
-    let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) };
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32,
+        )
+    };
     (v > 0).then_some(v)
 }
 
 fn fanotify_perm() -> Result<(), String> {
     use nix::sys::fanotify::{EventFFlags, Fanotify, InitFlags};
-    Fanotify::init(InitFlags::FAN_CLASS_CONTENT | InitFlags::FAN_CLOEXEC, EventFFlags::O_RDONLY).map(drop).map_err(|e| e.to_string())
+    Fanotify::init(
+        InitFlags::FAN_CLASS_CONTENT | InitFlags::FAN_CLOEXEC,
+        EventFFlags::O_RDONLY,
+    )
+    .map(drop)
+    .map_err(|e| e.to_string())
 }
 
 fn sysctl_nonzero(path: &str) -> bool {
-    std::fs::read_to_string(path).map(|s| s.trim() != "0").unwrap_or(true)
+    std::fs::read_to_string(path)
+        .map(|s| s.trim() != "0")
+        .unwrap_or(true)
 }
 
 /// Mounts securityfs when absent so the LSM list can be read.
 fn lsm_list() -> Option<String> {
     let p = "/sys/kernel/security/lsm";
     if std::fs::metadata(p).is_err() {
-        let _ = nix::mount::mount(Some("securityfs"), "/sys/kernel/security", Some("securityfs"), nix::mount::MsFlags::empty(), None::<&str>);
+        let _ = nix::mount::mount(
+            Some("securityfs"),
+            "/sys/kernel/security",
+            Some("securityfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        );
     }
     std::fs::read_to_string(p).ok()
 }
@@ -53,7 +73,9 @@ pub fn probe() -> Probe {
         None
     };
     Probe {
-        kernel: nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
+        kernel: nix::sys::utsname::uname()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_default(),
         btf: std::path::Path::new("/sys/kernel/btf/vmlinux").exists(),
         bpf_lsm_listed: lsm_list().map(|l| l.trim().split(',').any(|m| m == "bpf")),
         bpf_lsm_attach,

@@ -25,7 +25,7 @@ pub enum Request {
         /// The inode the client read from /proc/self/ns/mnt; only checked against the
         /// kernel's answer for the peer.
         mnt_ns: u64,
-        rules: RuleSet,
+        rules: Box<RuleSet>,
         /// Send no denial lines to the passed stderr fd.
         quiet: bool,
     },
@@ -65,9 +65,18 @@ pub struct SandboxInfo {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Response {
     /// The namespace is confined; `notes` says where enforcement is stricter than written.
-    Confined { id: u64, backend: String, notes: Vec<String> },
-    Refused { code: RefuseCode, message: String },
-    Sandboxes { list: Vec<SandboxInfo> },
+    Confined {
+        id: u64,
+        backend: String,
+        notes: Vec<String>,
+    },
+    Refused {
+        code: RefuseCode,
+        message: String,
+    },
+    Sandboxes {
+        list: Vec<SandboxInfo>,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -83,7 +92,11 @@ pub enum ProtoError {
 }
 
 /// Sends one frame, with `fds` attached to its first byte.
-pub fn write_frame<T: Serialize>(sock: &UnixStream, msg: &T, fds: &[RawFd]) -> Result<(), ProtoError> {
+pub fn write_frame<T: Serialize>(
+    sock: &UnixStream,
+    msg: &T,
+    fds: &[RawFd],
+) -> Result<(), ProtoError> {
     let body = serde_json::to_vec(msg).map_err(|e| ProtoError::Malformed(e.to_string()))?;
     if body.len() > MAX_FRAME {
         return Err(ProtoError::TooLarge(body.len()));
@@ -91,8 +104,14 @@ pub fn write_frame<T: Serialize>(sock: &UnixStream, msg: &T, fds: &[RawFd]) -> R
     let header = (body.len() as u32).to_be_bytes();
     let cmsg = [ControlMessage::ScmRights(fds)];
     let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
-    let sent = sendmsg::<()>(sock.as_raw_fd(), &[IoSlice::new(&header)], cmsgs, MsgFlags::MSG_NOSIGNAL, None)
-        .map_err(std::io::Error::from)?;
+    let sent = sendmsg::<()>(
+        sock.as_raw_fd(),
+        &[IoSlice::new(&header)],
+        cmsgs,
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .map_err(std::io::Error::from)?;
     if sent != header.len() {
         (&*sock).write_all(&header[sent..])?;
     }
@@ -102,14 +121,22 @@ pub fn write_frame<T: Serialize>(sock: &UnixStream, msg: &T, fds: &[RawFd]) -> R
 
 /// Reads one frame; returns the message and at most `max_fds` received fds (the kernel
 /// closes any beyond the control buffer, and extras within it are dropped here).
-pub fn read_frame<T: DeserializeOwned>(sock: &UnixStream, max_fds: usize) -> Result<(T, Vec<OwnedFd>), ProtoError> {
+pub fn read_frame<T: DeserializeOwned>(
+    sock: &UnixStream,
+    max_fds: usize,
+) -> Result<(T, Vec<OwnedFd>), ProtoError> {
     let mut header = [0u8; 4];
     let mut cmsg_buf = nix::cmsg_space!([RawFd; 2]);
     let mut fds = Vec::new();
     let got = {
         let mut iov = [IoSliceMut::new(&mut header)];
-        let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg_buf), MsgFlags::MSG_CMSG_CLOEXEC)
-            .map_err(std::io::Error::from)?;
+        let msg = recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg_buf),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .map_err(std::io::Error::from)?;
         for c in msg.cmsgs().map_err(std::io::Error::from)? {
             if let ControlMessageOwned::ScmRights(raw) = c {
                 for fd in raw {
@@ -124,7 +151,9 @@ pub fn read_frame<T: DeserializeOwned>(sock: &UnixStream, max_fds: usize) -> Res
         return Err(ProtoError::Closed);
     }
     if got < 4 {
-        (&*sock).read_exact(&mut header[got..]).map_err(eof_is_closed)?;
+        (&*sock)
+            .read_exact(&mut header[got..])
+            .map_err(eof_is_closed)?;
     }
     fds.truncate(max_fds);
     let len = u32::from_be_bytes(header) as usize;
@@ -152,7 +181,12 @@ mod tests {
     #[test]
     fn round_trip_with_fd() {
         let (a, b) = UnixStream::pair().unwrap();
-        let req = Request::Confine { version: 1, mnt_ns: 42, rules: RuleSet::empty("t"), quiet: false };
+        let req = Request::Confine {
+            version: 1,
+            mnt_ns: 42,
+            rules: Box::new(RuleSet::empty("t")),
+            quiet: false,
+        };
         write_frame(&a, &req, &[2]).unwrap();
         let (got, fds): (Request, _) = read_frame(&b, 1).unwrap();
         assert_eq!(got, req);
@@ -162,16 +196,30 @@ mod tests {
     #[test]
     fn rejects_oversize_and_garbage() {
         let (a, b) = UnixStream::pair().unwrap();
-        (&a).write_all(&((MAX_FRAME + 1) as u32).to_be_bytes()).unwrap();
-        assert!(matches!(read_frame::<Request>(&b, 1), Err(ProtoError::TooLarge(_))));
+        (&a).write_all(&((MAX_FRAME + 1) as u32).to_be_bytes())
+            .unwrap();
+        assert!(matches!(
+            read_frame::<Request>(&b, 1),
+            Err(ProtoError::TooLarge(_))
+        ));
         (&a).write_all(&3u32.to_be_bytes()).unwrap();
         (&a).write_all(b"{x}").unwrap();
-        assert!(matches!(read_frame::<Request>(&b, 1), Err(ProtoError::Malformed(_))));
+        assert!(matches!(
+            read_frame::<Request>(&b, 1),
+            Err(ProtoError::Malformed(_))
+        ));
         let unknown = br#"{"type":"confine","version":1,"mnt_ns":1,"quiet":false,"extra":1}"#;
-        (&a).write_all(&(unknown.len() as u32).to_be_bytes()).unwrap();
+        (&a).write_all(&(unknown.len() as u32).to_be_bytes())
+            .unwrap();
         (&a).write_all(unknown).unwrap();
-        assert!(matches!(read_frame::<Request>(&b, 1), Err(ProtoError::Malformed(_))));
+        assert!(matches!(
+            read_frame::<Request>(&b, 1),
+            Err(ProtoError::Malformed(_))
+        ));
         drop(a);
-        assert!(matches!(read_frame::<Request>(&b, 1), Err(ProtoError::Closed)));
+        assert!(matches!(
+            read_frame::<Request>(&b, 1),
+            Err(ProtoError::Closed)
+        ));
     }
 }

@@ -8,13 +8,21 @@ use crate::profile::ProfileFile;
 use crate::rules::RuleSet;
 
 fn origin(rs: &RuleSet, o: u32) -> String {
-    rs.origin(o).map(|o| format!("{}:{} {}", o.file, o.line, o.label)).unwrap_or_default()
+    rs.origin(o)
+        .map(|o| format!("{}:{} {}", o.file, o.line, o.label))
+        .unwrap_or_default()
 }
 
 /// The compiled rules as a table, plus where the compat backend is stricter.
 pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "profile {} ({}), mode {:?}", rs.profile, pf.path.display(), rs.mode);
+    let _ = writeln!(
+        s,
+        "profile {} ({}), mode {:?}",
+        rs.profile,
+        pf.path.display(),
+        rs.mode
+    );
     if let Some(d) = &pf.raw.description {
         let _ = writeln!(s, "  {d}");
     }
@@ -22,7 +30,11 @@ pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
         let _ = writeln!(s, "  includes: {}", pf.raw.include.join(", "));
     }
     let _ = writeln!(s, "\nPATH RULES ({})", rs.paths.len());
-    let _ = writeln!(s, "  {:<6} {:<22} {:<7} {:<5} {:<34} FROM", "ACTION", "ACCESS", "KIND", "FLAGS", "PATTERN");
+    let _ = writeln!(
+        s,
+        "  {:<6} {:<22} {:<7} {:<5} {:<34} FROM",
+        "ACTION", "ACCESS", "KIND", "FLAGS", "PATTERN"
+    );
     for r in &rs.paths {
         let _ = writeln!(
             s,
@@ -37,11 +49,29 @@ pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
     }
     let _ = writeln!(s, "\nNETWORK RULES ({})", rs.net.len());
     for r in &rs.net {
-        let addrs = if r.addrs.is_empty() { "any".into() } else { r.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",") };
+        let addrs = if r.addrs.is_empty() {
+            "any".into()
+        } else {
+            r.addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let ports = if r.ports.is_empty() {
             "any".into()
         } else {
-            r.ports.iter().map(|p| if p.lo == p.hi { p.lo.to_string() } else { format!("{}-{}", p.lo, p.hi) }).collect::<Vec<_>>().join(",")
+            r.ports
+                .iter()
+                .map(|p| {
+                    if p.lo == p.hi {
+                        p.lo.to_string()
+                    } else {
+                        format!("{}-{}", p.lo, p.hi)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
         };
         let _ = writeln!(
             s,
@@ -53,7 +83,15 @@ pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
         );
     }
     let caps = rs.caps_deny.names();
-    let _ = writeln!(s, "\nCAPABILITIES denied: {}", if caps.is_empty() { "none listed (all are dropped anyway)".into() } else { caps.join(",") });
+    let _ = writeln!(
+        s,
+        "\nCAPABILITIES denied: {}",
+        if caps.is_empty() {
+            "none listed (all are dropped anyway)".into()
+        } else {
+            caps.join(",")
+        }
+    );
     let _ = writeln!(s, "PTRACE denied: {:?}", rs.ptrace);
     for r in &rs.mount {
         let _ = writeln!(
@@ -68,7 +106,17 @@ pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
         );
     }
     if !rs.seccomp.syscalls.is_empty() || rs.seccomp.default.is_some() || rs.seccomp.oci.is_some() {
-        let _ = writeln!(s, "SECCOMP default {:?}, {} rules{}", rs.seccomp.default, rs.seccomp.syscalls.len(), rs.seccomp.oci.as_ref().map(|o| format!(", OCI {o}")).unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "SECCOMP default {:?}, {} rules{}",
+            rs.seccomp.default,
+            rs.seccomp.syscalls.len(),
+            rs.seccomp
+                .oci
+                .as_ref()
+                .map(|o| format!(", OCI {o}"))
+                .unwrap_or_default()
+        );
     }
     let a = compat::assess(rs);
     if !a.notes.is_empty() {
@@ -88,7 +136,11 @@ pub fn list_text(list: &[Listed]) -> String {
             Ok(d) => d.clone(),
             Err(e) => format!("INVALID: {e}"),
         };
-        let name = if l.shadowed { format!("{} (shadowed)", l.name) } else { l.name.clone() };
+        let name = if l.shadowed {
+            format!("{} (shadowed)", l.name)
+        } else {
+            l.name.clone()
+        };
         let _ = writeln!(s, "{name:<34} {:<20} {desc}", l.source.label());
         let _ = writeln!(s, "{:<34} {}", "", l.path.display());
     }

@@ -76,7 +76,11 @@ pub enum RuleSetError {
     #[error("rule set version {0} is not supported (this varmord speaks {RULESET_VERSION})")]
     Version(u32),
     #[error("too many {what}: {got} (at most {max})")]
-    TooMany { what: &'static str, got: usize, max: usize },
+    TooMany {
+        what: &'static str,
+        got: usize,
+        max: usize,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -112,42 +116,91 @@ impl RuleSet {
         }
         let text_ok = |s: &str| s.len() <= limits::TEXT && !s.contains(['\0', '\n']);
         if !text_ok(&self.profile) || self.profile.is_empty() {
-            return Err(RuleSetError::Invalid("profile name is empty, too long or has control characters".into()));
+            return Err(RuleSetError::Invalid(
+                "profile name is empty, too long or has control characters".into(),
+            ));
         }
         bound("path rules", self.paths.len(), limits::PATH_RULES)?;
-        let globs = self.paths.iter().filter(|r| r.pattern.kind() == PatternKind::Glob).count();
-        bound("glob rules (wildcards inside a pattern)", globs, limits::GLOB_RULES)?;
+        let globs = self
+            .paths
+            .iter()
+            .filter(|r| r.pattern.kind() == PatternKind::Glob)
+            .count();
+        bound(
+            "glob rules (wildcards inside a pattern)",
+            globs,
+            limits::GLOB_RULES,
+        )?;
         bound("network rules", self.net.len(), limits::NET_RULES)?;
         let addrs: usize = self.net.iter().map(|r| r.addrs.len()).sum();
         bound("network addresses", addrs, limits::NET_ADDRS)?;
         bound("mount rules", self.mount.len(), limits::MOUNT_RULES)?;
         bound("origins", self.origins.len(), limits::ORIGINS)?;
-        bound("seccomp rules", self.seccomp.syscalls.len(), limits::SYSCALL_RULES)?;
+        bound(
+            "seccomp rules",
+            self.seccomp.syscalls.len(),
+            limits::SYSCALL_RULES,
+        )?;
         if self.caps_deny.0 & !CapSet::all().0 != 0 {
             return Err(RuleSetError::Invalid("unknown capability bits".into()));
         }
         let n = self.origins.len() as u32;
-        let origins = self.paths.iter().map(|r| r.origin).chain(self.net.iter().map(|r| r.origin));
-        if let Some(bad) = origins.chain(self.mount.iter().map(|r| r.origin)).find(|&o| o >= n) {
-            return Err(RuleSetError::Invalid(format!("rule origin {bad} out of range")));
+        let origins = self
+            .paths
+            .iter()
+            .map(|r| r.origin)
+            .chain(self.net.iter().map(|r| r.origin));
+        if let Some(bad) = origins
+            .chain(self.mount.iter().map(|r| r.origin))
+            .find(|&o| o >= n)
+        {
+            return Err(RuleSetError::Invalid(format!(
+                "rule origin {bad} out of range"
+            )));
         }
-        if let Some(o) = self.origins.iter().find(|o| !text_ok(&o.file) || !text_ok(&o.label) || !text_ok(&o.profile)) {
-            return Err(RuleSetError::Invalid(format!("origin `{}` has bad text", o.label.escape_debug())));
+        if let Some(o) = self
+            .origins
+            .iter()
+            .find(|o| !text_ok(&o.file) || !text_ok(&o.label) || !text_ok(&o.profile))
+        {
+            return Err(RuleSetError::Invalid(format!(
+                "origin `{}` has bad text",
+                o.label.escape_debug()
+            )));
         }
         if self.paths.iter().any(|r| r.access.is_empty()) {
             return Err(RuleSetError::Invalid("a path rule with no access".into()));
         }
-        if self.net.iter().any(|r| r.ports.len() > abi::NET_PORTS || r.ports.iter().any(|p| p.lo == 0 || p.lo > p.hi)) {
-            return Err(RuleSetError::Invalid("a network rule with bad ports".into()));
+        if self.net.iter().any(|r| {
+            r.ports.len() > abi::NET_PORTS || r.ports.iter().any(|p| p.lo == 0 || p.lo > p.hi)
+        }) {
+            return Err(RuleSetError::Invalid(
+                "a network rule with bad ports".into(),
+            ));
         }
-        if self.net.iter().flat_map(|r| &r.addrs).any(|a| *a != a.trunc()) {
-            return Err(RuleSetError::Invalid("a network address with host bits below its prefix".into()));
+        if self
+            .net
+            .iter()
+            .flat_map(|r| &r.addrs)
+            .any(|a| *a != a.trunc())
+        {
+            return Err(RuleSetError::Invalid(
+                "a network address with host bits below its prefix".into(),
+            ));
         }
-        if self.mount.iter().any(|r| r.ops == 0 || r.ops & !MOUNT_ALL != 0) {
-            return Err(RuleSetError::Invalid("a mount rule with bad operations".into()));
+        if self
+            .mount
+            .iter()
+            .any(|r| r.ops == 0 || r.ops & !MOUNT_ALL != 0)
+        {
+            return Err(RuleSetError::Invalid(
+                "a mount rule with bad operations".into(),
+            ));
         }
         if self.seccomp.oci.is_some() {
-            return Err(RuleSetError::Invalid("an OCI seccomp path must be resolved before sending".into()));
+            return Err(RuleSetError::Invalid(
+                "an OCI seccomp path must be resolved before sending".into(),
+            ));
         }
         Ok(())
     }
@@ -158,6 +211,9 @@ impl RuleSet {
 
     /// Union of the accesses denied (enforce mode) by path rules, for quick checks.
     pub fn denied_access(&self) -> Access {
-        self.paths.iter().filter(|r| r.action == Action::Deny).fold(Access::NONE, |a, r| a.union(r.access))
+        self.paths
+            .iter()
+            .filter(|r| r.action == Action::Deny)
+            .fold(Access::NONE, |a, r| a.union(r.access))
     }
 }

@@ -28,7 +28,13 @@ fn valid_body() -> String {
     let p = dir.path().join("p.yaml");
     std::fs::write(&p, yaml).unwrap();
     let (rules, _) = varmor::profile::compile(p.to_str().unwrap()).unwrap();
-    serde_json::to_string(&Request::Confine { version: 1, mnt_ns: 4026532000, rules, quiet: false }).unwrap()
+    serde_json::to_string(&Request::Confine {
+        version: 1,
+        mnt_ns: 4026532000,
+        rules: Box::new(rules),
+        quiet: false,
+    })
+    .unwrap()
 }
 
 fn check(req: Request) {
@@ -36,8 +42,14 @@ fn check(req: Request) {
         if rules.validate().is_ok() {
             assert!(rules.paths.len() <= limits::PATH_RULES);
             assert!(rules.net.len() <= limits::NET_RULES);
-            assert!(rules.paths.iter().all(|r| r.pattern.as_str().len() < varmor::abi::PATH_MAX));
-            assert!(rules.net.iter().all(|r| r.ports.iter().all(|p| p.lo >= 1 && p.lo <= p.hi)));
+            assert!(rules
+                .paths
+                .iter()
+                .all(|r| r.pattern.as_str().len() < varmor::abi::PATH_MAX));
+            assert!(rules
+                .net
+                .iter()
+                .all(|r| r.ports.iter().all(|p| p.lo >= 1 && p.lo <= p.hi)));
         }
     }
 }
@@ -98,8 +110,12 @@ fn corpus_never_panics() {
 #[test]
 fn oversize_is_refused_before_reading() {
     let (a, b) = UnixStream::pair().unwrap();
-    (&a).write_all(&((MAX_FRAME as u32) + 1).to_be_bytes()).unwrap();
-    assert!(matches!(read_frame::<Request>(&b, 1), Err(ProtoError::TooLarge(_))));
+    (&a).write_all(&((MAX_FRAME as u32) + 1).to_be_bytes())
+        .unwrap();
+    assert!(matches!(
+        read_frame::<Request>(&b, 1),
+        Err(ProtoError::TooLarge(_))
+    ));
     let big = RuleSet::empty("x");
     assert!(big.validate().is_ok());
 }

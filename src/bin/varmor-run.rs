@@ -1,2 +1,2 @@
-//! varmor-run: the user's launcher (see src/launcher/).
+//! varmor-run: the launcher (being assembled).
 fn main() {}

@@ -1,4 +1,39 @@
-//! varmord: the root helper (see src/daemon/).
-fn main() {
-    std::process::exit(1);
+//! varmord: the root helper of varmor-run (see src/daemon/ and varmord(8)).
+
+use clap::Parser;
+use varmor::cli::{DaemonCli, Format};
+
+fn main() -> std::process::ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+    let cli = DaemonCli::parse();
+    if !log::log_enabled!(log::Level::Debug) {
+        // The LSM probe's expected refusal would otherwise print libbpf's load log.
+        libbpf_rs::set_print(None);
+    }
+    if cli.probe {
+        let p = varmor::probe::probe();
+        match cli.format {
+            Format::Text => print!("{}", p.text()),
+            Format::Json => println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default()),
+        }
+        return if p.backend_auto.is_some() {
+            0.into()
+        } else {
+            1.into()
+        };
+    }
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("varmord: must run as root (it loads BPF programs and answers fanotify events)");
+        return 1.into();
+    }
+    match varmor::daemon::run(&cli) {
+        Ok(()) => 0.into(),
+        Err(e) => {
+            eprintln!("varmord: {e}");
+            1.into()
+        }
+    }
 }

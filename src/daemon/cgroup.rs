@@ -16,7 +16,10 @@ pub struct CgroupError {
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> CgroupError {
-    CgroupError { path: path.display().to_string(), msg: e.to_string() }
+    CgroupError {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    }
 }
 
 /// The cgroup2 mount point, from /proc/self/mountinfo.
@@ -24,7 +27,10 @@ pub fn cgroup2_mount() -> Option<PathBuf> {
     let text = fs::read_to_string("/proc/self/mountinfo").ok()?;
     text.lines().find_map(|l| {
         let (pre, post) = l.split_once(" - ")?;
-        (post.split(' ').next()? == "cgroup2").then(|| PathBuf::from(pre.split(' ').nth(4)?))
+        if post.split(' ').next()? != "cgroup2" {
+            return None;
+        }
+        pre.split(' ').nth(4).map(PathBuf::from)
     })
 }
 
@@ -33,7 +39,10 @@ pub fn prepare_root(root: Option<&Path>) -> Result<PathBuf, CgroupError> {
     let root = match root {
         Some(r) => r.to_path_buf(),
         None => cgroup2_mount()
-            .ok_or_else(|| CgroupError { path: "cgroup2".into(), msg: "no cgroup2 filesystem is mounted".into() })?
+            .ok_or_else(|| CgroupError {
+                path: "cgroup2".into(),
+                msg: "no cgroup2 filesystem is mounted".into(),
+            })?
             .join("varmor"),
     };
     fs::create_dir_all(&root).map_err(|e| err(&root, e))?;
@@ -49,7 +58,11 @@ pub fn enter(root: &Path, id: u64, pid: i32) -> Result<PathBuf, CgroupError> {
     let dir = sandbox_dir(root, id);
     fs::create_dir(&dir).map_err(|e| err(&dir, e))?;
     let procs = dir.join("cgroup.procs");
-    if let Err(e) = fs::OpenOptions::new().write(true).open(&procs).and_then(|mut f| f.write_all(pid.to_string().as_bytes())) {
+    if let Err(e) = fs::OpenOptions::new()
+        .write(true)
+        .open(&procs)
+        .and_then(|mut f| f.write_all(pid.to_string().as_bytes()))
+    {
         let _ = fs::remove_dir(&dir);
         return Err(err(&procs, e));
     }
@@ -85,6 +98,11 @@ pub fn remove(dir: &Path) {
 /// Sandbox cgroups left by an earlier varmord: their policy is gone, so they are killed.
 pub fn stale(root: &Path) -> Vec<PathBuf> {
     fs::read_dir(root)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default()
 }

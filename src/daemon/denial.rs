@@ -23,7 +23,12 @@ pub struct Sink {
 }
 
 impl Sink {
-    pub fn new(sandbox: u64, rules: Arc<RuleSet>, stderr: Option<File>, log: Arc<Mutex<Option<File>>>) -> Sink {
+    pub fn new(
+        sandbox: u64,
+        rules: Arc<RuleSet>,
+        stderr: Option<File>,
+        log: Arc<Mutex<Option<File>>>,
+    ) -> Sink {
         Sink {
             sandbox,
             rules,
@@ -44,9 +49,17 @@ impl Sink {
         let rule = d
             .origin
             .and_then(|o| self.rules.origin(o))
-            .map(|o| format!(" — profile {}, rule {} ({}:{})", o.profile, o.label, o.file, o.line))
+            .map(|o| {
+                format!(
+                    " — profile {}, rule {} ({}:{})",
+                    o.profile, o.label, o.file, o.line
+                )
+            })
             .unwrap_or_else(|| format!(" — profile {}", self.rules.profile));
-        format!("varmor: {verb} {} {} by {}[{}]{rule}", d.what, d.object, d.comm, d.pid)
+        format!(
+            "varmor: {verb} {} {} by {}[{}]{rule}",
+            d.what, d.object, d.comm, d.pid
+        )
     }
 
     pub fn emit(&self, d: Denial) {

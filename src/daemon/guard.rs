@@ -43,7 +43,14 @@ impl Guard {
     }
 
     pub fn hold(&mut self, id: u64, cgroup: &Path, fds: &[RawFd]) {
-        if let Err(e) = write_frame(&self.sock, &Msg::Hold { id, cgroup: cgroup.to_path_buf() }, fds) {
+        if let Err(e) = write_frame(
+            &self.sock,
+            &Msg::Hold {
+                id,
+                cgroup: cgroup.to_path_buf(),
+            },
+            fds,
+        ) {
             log::error!("guard: {e}");
         }
     }

@@ -6,13 +6,15 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::cgroup;
 use super::denial::Sink;
 use super::guard::Guard;
 use super::peer::{self, Peer};
 use super::registry::{Refusal, Registry, Sandbox};
-use super::cgroup;
 use crate::enforcer::{Enforcer, Report, SandboxCtx};
-use crate::proto::{read_frame, write_frame, ProtoError, RefuseCode, Request, Response, PROTO_VERSION};
+use crate::proto::{
+    read_frame, write_frame, ProtoError, RefuseCode, Request, Response, PROTO_VERSION,
+};
 use crate::rules::RuleSet;
 
 /// How long a client may take to send its request.
@@ -28,7 +30,10 @@ pub struct Shared {
 }
 
 fn refuse(code: RefuseCode, message: impl Into<String>) -> Response {
-    Response::Refused { code, message: message.into() }
+    Response::Refused {
+        code,
+        message: message.into(),
+    }
 }
 
 pub fn handle(shared: &Shared, sock: UnixStream) {
@@ -37,8 +42,16 @@ pub fn handle(shared: &Shared, sock: UnixStream) {
     let response = match read_frame::<Request>(&sock, 1) {
         Ok((req, mut fds)) => respond(shared, &sock, req, fds.pop().map(File::from)),
         Err(ProtoError::Closed) => return,
-        Err(ProtoError::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-            refuse(RefuseCode::BadFrame, format!("no request within {}s", REQUEST_TIMEOUT.as_secs()))
+        Err(ProtoError::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            refuse(
+                RefuseCode::BadFrame,
+                format!("no request within {}s", REQUEST_TIMEOUT.as_secs()),
+            )
         }
         Err(e) => refuse(RefuseCode::BadFrame, e.to_string()),
     };
@@ -54,38 +67,75 @@ fn respond(shared: &Shared, sock: &UnixStream, req: Request, stderr: Option<File
         Err(e) => return refuse(RefuseCode::NotYourNamespace, e.to_string()),
     };
     match req {
-        Request::List { version } if version == PROTO_VERSION => {
-            Response::Sandboxes { list: shared.registry.lock().unwrap_or_else(|p| p.into_inner()).list(peer.uid) }
-        }
-        Request::Confine { version, mnt_ns, rules, quiet } if version == PROTO_VERSION => {
-            confine(shared, peer, mnt_ns, rules, if quiet { None } else { stderr })
-        }
-        Request::List { version } | Request::Confine { version, .. } => {
-            refuse(RefuseCode::BadVersion, format!("protocol version {version}; this varmord speaks {PROTO_VERSION}"))
-        }
+        Request::List { version } if version == PROTO_VERSION => Response::Sandboxes {
+            list: shared
+                .registry
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .list(peer.uid),
+        },
+        Request::Confine {
+            version,
+            mnt_ns,
+            rules,
+            quiet,
+        } if version == PROTO_VERSION => confine(
+            shared,
+            peer,
+            mnt_ns,
+            *rules,
+            if quiet { None } else { stderr },
+        ),
+        Request::List { version } | Request::Confine { version, .. } => refuse(
+            RefuseCode::BadVersion,
+            format!("protocol version {version}; this varmord speaks {PROTO_VERSION}"),
+        ),
     }
 }
 
-fn confine(shared: &Shared, peer: Peer, claimed_ns: u64, rules: RuleSet, stderr: Option<File>) -> Response {
+fn confine(
+    shared: &Shared,
+    peer: Peer,
+    claimed_ns: u64,
+    rules: RuleSet,
+    stderr: Option<File>,
+) -> Response {
     if let Err(e) = rules.validate() {
         return refuse(RefuseCode::BadRules, e.to_string());
     }
     if claimed_ns != peer.mnt_ns {
-        return refuse(RefuseCode::NotYourNamespace, format!("namespace {claimed_ns} is not the one the caller is in"));
+        return refuse(
+            RefuseCode::NotYourNamespace,
+            format!("namespace {claimed_ns} is not the one the caller is in"),
+        );
     }
     if shared.host_ns.contains(&peer.mnt_ns) {
-        return refuse(RefuseCode::HostNamespace, "the host's mount namespace is never confined; unshare one first");
+        return refuse(
+            RefuseCode::HostNamespace,
+            "the host's mount namespace is never confined; unshare one first",
+        );
     }
     if peer.ns_owner_uid != peer.uid {
         return refuse(
             RefuseCode::NotYourNamespace,
-            format!("namespace owned by uid {}, caller is uid {}", peer.ns_owner_uid, peer.uid),
+            format!(
+                "namespace owned by uid {}, caller is uid {}",
+                peer.ns_owner_uid, peer.uid
+            ),
         );
     }
-    let id = match shared.registry.lock().unwrap_or_else(|p| p.into_inner()).reserve(peer.mnt_ns, peer.uid) {
+    let id = match shared
+        .registry
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .reserve(peer.mnt_ns, peer.uid)
+    {
         Ok(id) => id,
         Err(Refusal::AlreadyConfined) => {
-            return refuse(RefuseCode::AlreadyConfined, "this namespace already has a policy; it is set once")
+            return refuse(
+                RefuseCode::AlreadyConfined,
+                "this namespace already has a policy; it is set once",
+            )
         }
         Err(Refusal::TooMany(m)) => return refuse(RefuseCode::Limit, m),
     };
@@ -104,16 +154,29 @@ fn confine(shared: &Shared, peer: Peer, claimed_ns: u64, rules: RuleSet, stderr:
     }
 }
 
-fn build(shared: &Shared, peer: &Peer, id: u64, rules: RuleSet, stderr: Option<File>) -> Result<(Sandbox, Vec<String>), Response> {
+fn build(
+    shared: &Shared,
+    peer: &Peer,
+    id: u64,
+    rules: RuleSet,
+    stderr: Option<File>,
+) -> Result<(Sandbox, Vec<String>), Response> {
     let rules = Arc::new(rules);
     let assessment = shared.enforcer.assess(&rules);
-    let dir = cgroup::enter(&shared.cgroup_root, id, peer.pid).map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
+    let dir = cgroup::enter(&shared.cgroup_root, id, peer.pid)
+        .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
     let sink = Arc::new(Sink::new(id, rules.clone(), stderr, shared.log.clone()));
     let report: Report = {
         let sink = sink.clone();
         Arc::new(move |d| sink.emit(d))
     };
-    let ctx = SandboxCtx { id, ns: peer.mnt_ns, pid: peer.pid, uid: peer.uid, rules: rules.clone() };
+    let ctx = SandboxCtx {
+        id,
+        ns: peer.mnt_ns,
+        pid: peer.pid,
+        uid: peer.uid,
+        rules: rules.clone(),
+    };
     let confinement = match shared.enforcer.confine(&ctx, report) {
         Ok(c) => c,
         Err(e) => {
@@ -122,10 +185,18 @@ fn build(shared: &Shared, peer: &Peer, id: u64, rules: RuleSet, stderr: Option<F
         }
     };
     if let Some(g) = &shared.guard {
-        g.lock().unwrap_or_else(|p| p.into_inner()).hold(id, &dir, &confinement.held_fds());
+        g.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .hold(id, &dir, &confinement.held_fds());
     }
-    let ns_fd = peer.mnt_ns_fd.try_clone().map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
-    let pidfd = peer.pidfd.try_clone().map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
+    let ns_fd = peer
+        .mnt_ns_fd
+        .try_clone()
+        .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
+    let pidfd = peer
+        .pidfd
+        .try_clone()
+        .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
     let sandbox = Sandbox {
         id,
         ns: peer.mnt_ns,
@@ -140,8 +211,20 @@ fn build(shared: &Shared, peer: &Peer, id: u64, rules: RuleSet, stderr: Option<F
         _ns_fd: ns_fd,
         _pidfd: pidfd,
     };
-    log::info!("sandbox {id}: pid {} uid {} mnt ns {} profile {} ({})", peer.pid, peer.uid, peer.mnt_ns, rules.profile, sandbox.backend);
+    log::info!(
+        "sandbox {id}: pid {} uid {} mnt ns {} profile {} ({})",
+        peer.pid,
+        peer.uid,
+        peer.mnt_ns,
+        rules.profile,
+        sandbox.backend
+    );
     let mut notes = assessment.notes;
-    notes.extend(assessment.unenforced.into_iter().map(|u| format!("NOT ENFORCED: {u}")));
+    notes.extend(
+        assessment
+            .unenforced
+            .into_iter()
+            .map(|u| format!("NOT ENFORCED: {u}")),
+    );
     Ok((sandbox, notes))
 }

@@ -43,10 +43,13 @@ pub enum DaemonError {
 
 fn pick_backend(cli: &DaemonCli, cgroup_root: &Path) -> Result<Box<dyn Enforcer>, DaemonError> {
     let lsm = || Lsm::new(&cli.pin_dir).map(|b| Box::new(b) as Box<dyn Enforcer>);
-    let compat = || Compat::new(&cli.pin_dir, cgroup_root).map(|b| Box::new(b) as Box<dyn Enforcer>);
+    let compat =
+        || Compat::new(&cli.pin_dir, cgroup_root).map(|b| Box::new(b) as Box<dyn Enforcer>);
     match cli.backend {
         BackendChoice::BpfLsm => lsm().map_err(|e| DaemonError::NoBackend(format!("bpf-lsm: {e}"))),
-        BackendChoice::Compat => compat().map_err(|e| DaemonError::NoBackend(format!("compat: {e}"))),
+        BackendChoice::Compat => {
+            compat().map_err(|e| DaemonError::NoBackend(format!("compat: {e}")))
+        }
         BackendChoice::Auto => match crate::bpf::probe_lsm() {
             Ok(()) => lsm().map_err(|e| DaemonError::NoBackend(format!("bpf-lsm: {e}"))),
             Err(why) => {
@@ -68,7 +71,10 @@ fn activated() -> Option<UnixListener> {
 }
 
 fn bind(path: &Path) -> Result<UnixListener, DaemonError> {
-    let err = |e: std::io::Error| DaemonError::Socket { path: path.display().to_string(), msg: e.to_string() };
+    let err = |e: std::io::Error| DaemonError::Socket {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    };
     if let Some(l) = activated() {
         l.set_nonblocking(true).map_err(err)?;
         return Ok(l);
@@ -89,10 +95,15 @@ fn bind(path: &Path) -> Result<UnixListener, DaemonError> {
 /// Runs varmord until SIGTERM/SIGINT.
 pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
     // The guard is forked first, while this process has one thread.
-    let guard = guard::Guard::spawn().map_err(|e| DaemonError::Setup(format!("starting the guard: {e}")))?;
-    let cgroup_root = cgroup::prepare_root(cli.cgroup_root.as_deref()).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let guard = guard::Guard::spawn()
+        .map_err(|e| DaemonError::Setup(format!("starting the guard: {e}")))?;
+    let cgroup_root = cgroup::prepare_root(cli.cgroup_root.as_deref())
+        .map_err(|e| DaemonError::Setup(e.to_string()))?;
     for stale in cgroup::stale(&cgroup_root) {
-        log::warn!("{}: sandbox of an earlier varmord, its policy is gone: killing it", stale.display());
+        log::warn!(
+            "{}: sandbox of an earlier varmord, its policy is gone: killing it",
+            stale.display()
+        );
         cgroup::kill(&stale);
         cgroup::remove(&stale);
     }
@@ -116,16 +127,26 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
         host_ns: peer::host_namespaces(),
         guard: Some(Mutex::new(guard)),
     });
-    for sig in [nix::sys::signal::Signal::SIGTERM, nix::sys::signal::Signal::SIGINT] {
+    for sig in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+    ] {
         let act = nix::sys::signal::SigAction::new(
             nix::sys::signal::SigHandler::Handler(on_signal),
             nix::sys::signal::SaFlags::empty(),
             nix::sys::signal::SigSet::empty(),
         );
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { nix::sys::signal::sigaction(sig, &act) }.map_err(|e| DaemonError::Setup(e.to_string()))?;
+        unsafe { nix::sys::signal::sigaction(sig, &act) }
+            .map_err(|e| DaemonError::Setup(e.to_string()))?;
     }
-    let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn);
+    // SAFETY: ignoring SIGPIPE installs no handler code at all.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    };
     eprintln!(
         "varmord: backend {}, listening on {}, pins in {}, sandboxes under {}",
         shared.enforcer.name(),
@@ -147,8 +168,16 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
     let _ = events.join();
     shutdown(&shared);
     drop(shared);
-    crate::bpf::NetHooks::detach_and_unpin(&cli.pin_dir);
-    crate::bpf::Maps::unpin_all(&cli.pin_dir);
+    for r in [
+        crate::bpf::NetHooks::detach_and_unpin(&cli.pin_dir),
+        crate::bpf::LsmHooks::detach_and_unpin(&cli.pin_dir),
+        crate::bpf::Maps::unpin_all(&cli.pin_dir),
+    ] {
+        if let Err(e) = r {
+            log::error!("cleaning {}: {e}", cli.pin_dir.display());
+        }
+    }
+    let _ = std::fs::remove_dir(&cli.pin_dir);
     let _ = std::fs::remove_dir(&cgroup_root);
     eprintln!("varmord: stopped");
     Ok(())
@@ -161,21 +190,28 @@ fn serve(shared: &Arc<Shared>, listener: &UnixListener) {
             Ok((sock, _)) => {
                 let _ = sock.set_nonblocking(false);
                 if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    let r = Response::Refused { code: RefuseCode::Limit, message: "varmord is busy; try again".into() };
+                    let r = Response::Refused {
+                        code: RefuseCode::Limit,
+                        message: "varmord is busy; try again".into(),
+                    };
                     let _ = write_frame(&sock, &r, &[]);
                     continue;
                 }
                 busy.fetch_add(1, Ordering::SeqCst);
                 let (s, b) = (shared.clone(), busy.clone());
-                let spawned = std::thread::Builder::new().stack_size(512 * 1024).spawn(move || {
-                    handler::handle(&s, sock);
-                    b.fetch_sub(1, Ordering::SeqCst);
-                });
+                let spawned = std::thread::Builder::new()
+                    .stack_size(512 * 1024)
+                    .spawn(move || {
+                        handler::handle(&s, sock);
+                        b.fetch_sub(1, Ordering::SeqCst);
+                    });
                 if spawned.is_err() {
                     busy.fetch_sub(1, Ordering::SeqCst);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
             Err(e) => {
                 log::error!("accept: {e}");
                 std::thread::sleep(Duration::from_millis(50));
@@ -188,28 +224,42 @@ fn serve(shared: &Arc<Shared>, listener: &UnixListener) {
 fn reap_loop(shared: &Shared) {
     while !STOP.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
-        let ended = shared.registry.lock().unwrap_or_else(|p| p.into_inner()).take_ended(|d| cgroup::populated(d));
+        let ended = shared
+            .registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take_ended(|d| cgroup::populated(d));
         for sb in ended {
-            finish(shared, sb);
+            finish(shared, *sb);
         }
     }
 }
 
-fn finish(shared: &Shared, mut sb: Box<registry::Sandbox>) {
+fn finish(shared: &Shared, mut sb: registry::Sandbox) {
     sb.confinement.release();
     if let Some(g) = &shared.guard {
-        g.lock().unwrap_or_else(|p| p.into_inner()).drop_sandbox(sb.id);
+        g.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drop_sandbox(sb.id);
     }
     cgroup::remove(&sb.cgroup);
-    log::info!("sandbox {}: ended, {} denials", sb.id, sb.sink.count.load(Ordering::Relaxed));
+    log::info!(
+        "sandbox {}: ended, {} denials",
+        sb.id,
+        sb.sink.count.load(Ordering::Relaxed)
+    );
 }
 
 /// Clean stop: a sandbox without varmord would run unconfined on compat, so it ends too.
 fn shutdown(shared: &Shared) {
-    let all = shared.registry.lock().unwrap_or_else(|p| p.into_inner()).take_all();
+    let all = shared
+        .registry
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take_all();
     for sb in all {
         cgroup::kill(&sb.cgroup);
-        finish(shared, sb);
+        finish(shared, *sb);
     }
 }
 
@@ -223,12 +273,20 @@ fn event_loop(shared: &Shared, pin_dir: &Path) {
         }
     };
     while !STOP.load(Ordering::SeqCst) {
-        events.poll(Duration::from_millis(200), |ev| {
-            let sink = shared.registry.lock().unwrap_or_else(|p| p.into_inner()).sink_for_ns(u64::from(ev.ns));
+        let polled = events.poll(Duration::from_millis(200), |ev| {
+            let sink = shared
+                .registry
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sink_for_ns(u64::from(ev.ns));
             if let Some(sink) = sink {
                 sink.emit(kernel_denial(ev));
             }
         });
+        if let Err(e) = polled {
+            log::error!("denial events: {e}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 

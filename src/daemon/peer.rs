@@ -41,11 +41,21 @@ const NS_GET_USERNS: libc::c_ulong = 0xb701;
 const NS_GET_OWNER_UID: libc::c_ulong = 0xb704;
 
 fn peercred(sock: &UnixStream) -> Result<libc::ucred, PeerError> {
-    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: cred and len are valid, writable and sized for SO_PEERCRED's ucred answer.
     let rc = unsafe {
-        libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len)
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
     };
     if rc != 0 {
         return Err(last_os("SO_PEERCRED"));
@@ -58,8 +68,15 @@ fn peer_pidfd(sock: &UnixStream, pid: i32) -> Result<OwnedFd, PeerError> {
     let mut fd: libc::c_int = -1;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: fd/len are valid and sized for an int answer.
-    let rc =
-        unsafe { libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, SO_PEERPIDFD, (&mut fd as *mut libc::c_int).cast(), &mut len) };
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PEERPIDFD,
+            (&mut fd as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
     if rc == 0 && fd >= 0 {
         // SAFETY: the kernel returned a fresh pidfd that we now own.
         return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
@@ -76,7 +93,15 @@ fn peer_pidfd(sock: &UnixStream, pid: i32) -> Result<OwnedFd, PeerError> {
 /// Is the process behind `pidfd` still alive (so `pid` still names it)?
 pub fn alive(pidfd: &OwnedFd) -> bool {
     // SAFETY: signal 0 only checks; the pidfd is valid for the call.
-    unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), 0, std::ptr::null::<libc::siginfo_t>(), 0) == 0 }
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        ) == 0
+    }
 }
 
 /// The uid owning the user namespace that owns the namespace `ns`.
@@ -110,14 +135,24 @@ pub fn ns_inode(f: &File) -> std::io::Result<u64> {
 pub fn identify(sock: &UnixStream) -> Result<Peer, PeerError> {
     let cred = peercred(sock)?;
     let pidfd = peer_pidfd(sock, cred.pid)?;
-    let mnt_ns_fd = File::open(format!("/proc/{}/ns/mnt", cred.pid)).map_err(|_| PeerError::Gone)?;
+    let mnt_ns_fd =
+        File::open(format!("/proc/{}/ns/mnt", cred.pid)).map_err(|_| PeerError::Gone)?;
     // The pidfd still names a live process, so /proc/PID above was that process.
     if !alive(&pidfd) {
         return Err(PeerError::Gone);
     }
-    let mnt_ns = ns_inode(&mnt_ns_fd).map_err(|e| PeerError::Identify(format!("stat mnt ns: {e}")))?;
+    let mnt_ns =
+        ns_inode(&mnt_ns_fd).map_err(|e| PeerError::Identify(format!("stat mnt ns: {e}")))?;
     let ns_owner_uid = ns_owner_uid(&mnt_ns_fd)?;
-    Ok(Peer { pid: cred.pid, uid: cred.uid, gid: cred.gid, pidfd, mnt_ns_fd, mnt_ns, ns_owner_uid })
+    Ok(Peer {
+        pid: cred.pid,
+        uid: cred.uid,
+        gid: cred.gid,
+        pidfd,
+        mnt_ns_fd,
+        mnt_ns,
+        ns_owner_uid,
+    })
 }
 
 /// Mount-namespace inodes varmord never confines: init's and its own.

@@ -74,16 +74,22 @@ impl Registry {
         }
         r.1 += 1;
         if r.1 > REQUESTS_PER_SEC {
-            return Err(Refusal::TooMany(format!("more than {REQUESTS_PER_SEC} requests a second from uid {uid}")));
+            return Err(Refusal::TooMany(format!(
+                "more than {REQUESTS_PER_SEC} requests a second from uid {uid}"
+            )));
         }
         if self.slots.contains_key(&ns) {
             return Err(Refusal::AlreadyConfined);
         }
         if uid != 0 && self.count_uid(uid) >= SANDBOXES_PER_UID {
-            return Err(Refusal::TooMany(format!("uid {uid} has {SANDBOXES_PER_UID} live sandboxes")));
+            return Err(Refusal::TooMany(format!(
+                "uid {uid} has {SANDBOXES_PER_UID} live sandboxes"
+            )));
         }
         if self.slots.len() >= SANDBOXES_TOTAL {
-            return Err(Refusal::TooMany(format!("{SANDBOXES_TOTAL} live sandboxes")));
+            return Err(Refusal::TooMany(format!(
+                "{SANDBOXES_TOTAL} live sandboxes"
+            )));
         }
         self.next_id += 1;
         self.slots.insert(ns, Slot::Reserved(uid));

@@ -15,7 +15,12 @@ fn addr(ev: &abi::Event) -> IpAddr {
     let v6 = Ipv6Addr::from(ev.addr);
     match v6.to_ipv4_mapped() {
         Some(v4) => IpAddr::V4(v4),
-        None if ev.family == libc::AF_INET as u16 => IpAddr::V4(Ipv4Addr::new(ev.addr[12], ev.addr[13], ev.addr[14], ev.addr[15])),
+        None if ev.family == libc::AF_INET as u16 => IpAddr::V4(Ipv4Addr::new(
+            ev.addr[12],
+            ev.addr[13],
+            ev.addr[14],
+            ev.addr[15],
+        )),
         None => IpAddr::V6(v6),
     }
 }
@@ -42,12 +47,22 @@ pub fn describe(ev: &abi::Event) -> Denial {
             };
             (dir.to_string(), object)
         }
-        abi::EV_FILE => (format!("open({})", Access::from_bits(ev.perms).unwrap_or_default()), cstr(&ev.path)),
+        abi::EV_FILE => (
+            format!("open({})", Access::from_bits(ev.perms).unwrap_or_default()),
+            cstr(&ev.path),
+        ),
         abi::EV_EXEC => ("exec".into(), cstr(&ev.path)),
         abi::EV_CAP => ("capability".into(), format!("{}", ev.perms)),
         abi::EV_PTRACE => ("ptrace".into(), format!("pid {}", ev.perms)),
         abi::EV_MOUNT => ("mount".into(), cstr(&ev.path)),
         k => (format!("event {k}"), String::new()),
     };
-    Denial { what, object, pid: ev.pid as i32, comm: cstr(&ev.comm), origin: Some(ev.rule), outcome }
+    Denial {
+        what,
+        object,
+        pid: ev.pid as i32,
+        comm: cstr(&ev.comm),
+        origin: Some(ev.rule),
+        outcome,
+    }
 }

@@ -20,7 +20,10 @@ impl Lsm {
     pub fn new(pin_dir: &Path) -> Result<Lsm, EnforceError> {
         let maps = Arc::new(Maps::open(pin_dir).map_err(|e| EnforceError::Maps(e.to_string()))?);
         let hooks = LsmHooks::attach(pin_dir).map_err(|e| EnforceError::Setup(e.to_string()))?;
-        Ok(Lsm { maps, _hooks: hooks })
+        Ok(Lsm {
+            maps,
+            _hooks: hooks,
+        })
     }
 }
 
@@ -38,18 +41,30 @@ impl Enforcer for Lsm {
         Assessment::default()
     }
 
-    fn confine(&self, ctx: &SandboxCtx, _report: Report) -> Result<Box<dyn Confinement>, EnforceError> {
-        let ns = u32::try_from(ctx.ns).map_err(|_| EnforceError::Setup("namespace inode out of range".into()))?;
+    fn confine(
+        &self,
+        ctx: &SandboxCtx,
+        _report: Report,
+    ) -> Result<Box<dyn Confinement>, EnforceError> {
+        let ns = u32::try_from(ctx.ns)
+            .map_err(|_| EnforceError::Setup("namespace inode out of range".into()))?;
         let entries = encode(&ctx.rules, ns, ctx.id);
-        self.maps.populate(&entries).map_err(|e| EnforceError::Maps(e.to_string()))?;
-        Ok(Box::new(LsmConfinement { maps: self.maps.clone(), entries: Some(entries) }))
+        self.maps
+            .populate(&entries)
+            .map_err(|e| EnforceError::Maps(e.to_string()))?;
+        Ok(Box::new(LsmConfinement {
+            maps: self.maps.clone(),
+            entries: Some(entries),
+        }))
     }
 }
 
 impl Confinement for LsmConfinement {
     fn release(&mut self) {
         if let Some(e) = self.entries.take() {
-            self.maps.clear(&e);
+            if let Err(err) = self.maps.clear(&e) {
+                log::error!("namespace {}: {err}", e.inode);
+            }
         }
     }
 

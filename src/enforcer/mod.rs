@@ -76,5 +76,9 @@ pub trait Confinement: Send {
 pub trait Enforcer: Send + Sync {
     fn name(&self) -> &'static str;
     fn assess(&self, rules: &RuleSet) -> Assessment;
-    fn confine(&self, ctx: &SandboxCtx, report: Report) -> Result<Box<dyn Confinement>, EnforceError>;
+    fn confine(
+        &self,
+        ctx: &SandboxCtx,
+        report: Report,
+    ) -> Result<Box<dyn Confinement>, EnforceError>;
 }

@@ -46,7 +46,7 @@ fn exchange(socket: &Path, req: &Request, with_stderr: bool) -> Result<Response,
 
 /// Asks varmord to confine the namespace this process is in; returns (backend, notes).
 pub fn confine(socket: &Path, mnt_ns: u64, rules: &RuleSet, quiet: bool) -> Result<(String, Vec<String>), ClientError> {
-    let req = Request::Confine { version: PROTO_VERSION, mnt_ns, rules: rules.clone(), quiet };
+    let req = Request::Confine { version: PROTO_VERSION, mnt_ns, rules: Box::new(rules.clone()), quiet };
     match exchange(socket, &req, !quiet)? {
         Response::Confined { backend, notes, .. } => Ok((backend, notes)),
         other => Err(ClientError::Protocol { path: socket.display().to_string(), msg: format!("unexpected answer {other:?}") }),

@@ -20,7 +20,12 @@ impl CapSet {
         let mut v: Vec<_> = caps::all()
             .into_iter()
             .filter(|c| self.0 & c.bitmask() != 0)
-            .map(|c| (c.index(), c.to_string().trim_start_matches("CAP_").to_lowercase()))
+            .map(|c| {
+                (
+                    c.index(),
+                    c.to_string().trim_start_matches("CAP_").to_lowercase(),
+                )
+            })
             .collect();
         v.sort();
         v.into_iter().map(|(_, n)| n).collect()
@@ -33,7 +38,11 @@ fn parse_cap(name: &str) -> Result<CapSet, String> {
         return Ok(CapSet::all());
     }
     let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
     Capability::from_str(&full)
         .map(|c| CapSet(c.bitmask()))
         .map_err(|_| format!("unknown capability `{name}`; write names like net_raw, sys_admin (see capabilities(7)) or all"))
@@ -81,7 +90,9 @@ mod tests {
     fn names() {
         assert_eq!(parse_cap("net_raw").unwrap().0, 1 << 13);
         assert_eq!(parse_cap("CAP_NET_RAW").unwrap().0, 1 << 13);
-        assert!(parse_cap("net_rawx").unwrap_err().contains("unknown capability `net_rawx`"));
+        assert!(parse_cap("net_rawx")
+            .unwrap_err()
+            .contains("unknown capability `net_rawx`"));
         assert_eq!(CapSet(1 << 13).names(), vec!["net_raw"]);
         assert!(CapSet::all().0.count_ones() >= 40);
     }

@@ -66,10 +66,17 @@ impl Access {
         if name == "all" {
             return Ok(Access::ALL);
         }
-        ACCESS_NAMES.iter().find(|(n, _)| *n == name).map(|&(_, b)| Access(b)).ok_or_else(|| {
-            let names: Vec<_> = ACCESS_NAMES.iter().map(|(n, _)| *n).collect();
-            format!("unknown access `{name}`; expected one of {}, or all", names.join(", "))
-        })
+        ACCESS_NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, b)| Access(b))
+            .ok_or_else(|| {
+                let names: Vec<_> = ACCESS_NAMES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "unknown access `{name}`; expected one of {}, or all",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -90,7 +97,11 @@ impl fmt::Display for Access {
         if *self == Access::ALL {
             return f.write_str("all");
         }
-        let names: Vec<_> = ACCESS_NAMES.iter().filter(|(_, b)| self.0 & b != 0).map(|(n, _)| *n).collect();
+        let names: Vec<_> = ACCESS_NAMES
+            .iter()
+            .filter(|(_, b)| self.0 & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
         f.write_str(&names.join(","))
     }
 }
@@ -108,13 +119,17 @@ impl<'de> Deserialize<'de> for AccessSet {
             Many(Vec<String>),
         }
         let names = match OneOrMany::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected an access name (read) or a list ([read, write]) or all")
+            serde::de::Error::custom(
+                "expected an access name (read) or a list ([read, write]) or all",
+            )
         })? {
             OneOrMany::One(s) => vec![s],
             OneOrMany::Many(v) => v,
         };
         if names.is_empty() {
-            return Err(serde::de::Error::custom("empty access list; name at least one access, or all"));
+            return Err(serde::de::Error::custom(
+                "empty access list; name at least one access, or all",
+            ));
         }
         let mut acc = Access::NONE;
         for n in &names {
@@ -168,7 +183,11 @@ impl TryFrom<RawFileRule> for FileRuleSpec {
             return Err("`paths` is empty; list at least one path pattern".into());
         }
         let (action, access) = action_of(r.deny, r.audit)?;
-        Ok(FileRuleSpec { action, access: access.0, paths: r.paths })
+        Ok(FileRuleSpec {
+            action,
+            access: access.0,
+            paths: r.paths,
+        })
     }
 }
 
@@ -177,7 +196,9 @@ pub fn action_of<T>(deny: Option<T>, audit: Option<T>) -> Result<(Action, T), St
     match (deny, audit) {
         (Some(d), None) => Ok((Action::Deny, d)),
         (None, Some(a)) => Ok((Action::Audit, a)),
-        (Some(_), Some(_)) => Err("give either `deny:` or `audit:`, not both; write two rules".into()),
+        (Some(_), Some(_)) => {
+            Err("give either `deny:` or `audit:`, not both; write two rules".into())
+        }
         (None, None) => Err("missing `deny:` or `audit:` (what this rule is about)".into()),
     }
 }

@@ -41,7 +41,9 @@ pub fn item_lines(text: &str, section: &str) -> Vec<u32> {
 
 /// The first line on which `value` appears as a YAML scalar, or 1.
 pub fn find_value_line(text: &str, value: &str) -> usize {
-    text.lines().position(|l| l.split('#').next().is_some_and(|code| code.contains(value))).map_or(1, |n| n + 1)
+    text.lines()
+        .position(|l| l.split('#').next().is_some_and(|code| code.contains(value)))
+        .map_or(1, |n| n + 1)
 }
 
 #[cfg(test)]

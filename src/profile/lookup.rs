@@ -37,7 +37,10 @@ pub fn search_dirs() -> Vec<(Source, PathBuf)> {
         dirs.push((Source::User, x.join("varmor/profiles.d")));
     }
     dirs.push((Source::System, PathBuf::from("/etc/varmor/profiles.d")));
-    dirs.push((Source::Installed, PathBuf::from("/usr/share/varmor/profiles.d")));
+    dirs.push((
+        Source::Installed,
+        PathBuf::from("/usr/share/varmor/profiles.d"),
+    ));
     if let Some(c) = checkout_dir() {
         dirs.push((Source::Checkout, c));
     }
@@ -56,7 +59,9 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Resolves a profile name or path; `near` is the including profile's directory.
@@ -69,7 +74,10 @@ pub fn resolve(name: &str, near: Option<&Path>) -> Result<PathBuf, ProfileError>
         if p.is_file() {
             return Ok(p);
         }
-        return Err(ProfileError::File { file: p.display().to_string(), msg: "no such profile file".into() });
+        return Err(ProfileError::File {
+            file: p.display().to_string(),
+            msg: "no such profile file".into(),
+        });
     }
     if !valid_name(name) {
         return Err(ProfileError::File {
@@ -79,14 +87,21 @@ pub fn resolve(name: &str, near: Option<&Path>) -> Result<PathBuf, ProfileError>
     }
     let file = format!("{name}.yaml");
     let mut searched = Vec::new();
-    for dir in near.into_iter().map(Path::to_path_buf).chain(search_dirs().into_iter().map(|(_, d)| d)) {
+    for dir in near
+        .into_iter()
+        .map(Path::to_path_buf)
+        .chain(search_dirs().into_iter().map(|(_, d)| d))
+    {
         let p = dir.join(&file);
         if p.is_file() {
             return Ok(p);
         }
         searched.push(dir.display().to_string());
     }
-    Err(ProfileError::NotFound { name: name.into(), searched: searched.join(", ") })
+    Err(ProfileError::NotFound {
+        name: name.into(),
+        searched: searched.join(", "),
+    })
 }
 
 /// One entry of `--list`.
@@ -105,16 +120,31 @@ pub struct Listed {
 pub fn list() -> Vec<Listed> {
     let mut out: Vec<Listed> = Vec::new();
     for (source, dir) in search_dirs() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
-        for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
-            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        for path in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             let shadowed = out.iter().any(|l| l.name == name);
             let description = super::parse_file(&path)
                 .map(|pf| pf.raw.description.unwrap_or_default())
                 .map_err(|e| e.to_string());
-            out.push(Listed { name, source, path, description, shadowed });
+            out.push(Listed {
+                name,
+                source,
+                path,
+                description,
+                shadowed,
+            });
         }
     }
     out

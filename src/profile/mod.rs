@@ -29,7 +29,12 @@ pub const MAX_INCLUDE_DEPTH: usize = 16;
 #[derive(Debug, Error)]
 pub enum ProfileError {
     #[error("{file}:{line}:{column}: {msg}")]
-    At { file: String, line: usize, column: usize, msg: String },
+    At {
+        file: String,
+        line: usize,
+        column: usize,
+        msg: String,
+    },
     #[error("{file}: {msg}")]
     File { file: String, msg: String },
     #[error("profile `{name}` not found; looked in {searched}")]
@@ -77,31 +82,61 @@ pub struct ProfileFile {
 /// Reads and parses one file (no includes).
 pub fn parse_file(path: &Path) -> Result<ProfileFile, ProfileError> {
     let shown = path.display().to_string();
-    let ferr = |msg: String| ProfileError::File { file: shown.clone(), msg };
+    let ferr = |msg: String| ProfileError::File {
+        file: shown.clone(),
+        msg,
+    };
     let meta = std::fs::metadata(path).map_err(|e| ferr(e.to_string()))?;
     if meta.len() > MAX_FILE {
-        return Err(ferr(format!("{} bytes; a profile is at most {MAX_FILE} bytes", meta.len())));
+        return Err(ferr(format!(
+            "{} bytes; a profile is at most {MAX_FILE} bytes",
+            meta.len()
+        )));
     }
     let text = std::fs::read_to_string(path).map_err(|e| ferr(e.to_string()))?;
     let raw = parse_text(&text, &shown)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("profile").trim_end_matches(".yaml").to_string();
-    Ok(ProfileFile { name, path: path.to_path_buf(), text, raw })
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("profile")
+        .trim_end_matches(".yaml")
+        .to_string();
+    Ok(ProfileFile {
+        name,
+        path: path.to_path_buf(),
+        text,
+        raw,
+    })
 }
 
 /// Parses profile text; `shown` names the file in errors.
 pub fn parse_text(text: &str, shown: &str) -> Result<RawProfile, ProfileError> {
     if text.trim().is_empty() {
-        return Err(ProfileError::File { file: shown.into(), msg: "empty profile; write at least `description:`".into() });
+        return Err(ProfileError::File {
+            file: shown.into(),
+            msg: "empty profile; write at least `description:`".into(),
+        });
     }
     serde_norway::from_str::<RawProfile>(text).map_err(|e| {
         let full = e.to_string();
         match e.location() {
             Some(loc) => {
                 // serde_norway appends " at line L column C"; we put the position first.
-                let msg = full.rsplit_once(" at line ").map(|(m, _)| m.to_string()).unwrap_or(full);
-                ProfileError::At { file: shown.into(), line: loc.line(), column: loc.column(), msg }
+                let msg = full
+                    .rsplit_once(" at line ")
+                    .map(|(m, _)| m.to_string())
+                    .unwrap_or(full);
+                ProfileError::At {
+                    file: shown.into(),
+                    line: loc.line(),
+                    column: loc.column(),
+                    msg,
+                }
             }
-            None => ProfileError::File { file: shown.into(), msg: full },
+            None => ProfileError::File {
+                file: shown.into(),
+                msg: full,
+            },
         }
     })
 }
@@ -116,7 +151,10 @@ pub fn compile(name_or_path: &str) -> Result<(RuleSet, ProfileFile), ProfileErro
     merge(&top, &mut rs, &mut stack)?;
     // The same bounds varmord enforces, checked here so the user hears it first.
     let oci = rs.seccomp.oci.take();
-    rs.validate().map_err(|e| ProfileError::File { file: path.display().to_string(), msg: format!("profile `{}`: {e}", top.name) })?;
+    rs.validate().map_err(|e| ProfileError::File {
+        file: path.display().to_string(),
+        msg: format!("profile `{}`: {e}", top.name),
+    })?;
     rs.seccomp.oci = oci;
     Ok((rs, top))
 }
@@ -127,15 +165,30 @@ fn merge(pf: &ProfileFile, rs: &mut RuleSet, stack: &mut Vec<PathBuf>) -> Result
     let shown = pf.path.display().to_string();
     for (i, inc) in pf.raw.include.iter().enumerate() {
         let line = lines::find_value_line(&pf.text, inc);
-        let at = |msg: String| ProfileError::At { file: shown.clone(), line, column: 1, msg };
-        let path = lookup::resolve(inc, pf.path.parent()).map_err(|e| at(format!("include[{i}]: {e}")))?;
+        let at = |msg: String| ProfileError::At {
+            file: shown.clone(),
+            line,
+            column: 1,
+            msg,
+        };
+        let path =
+            lookup::resolve(inc, pf.path.parent()).map_err(|e| at(format!("include[{i}]: {e}")))?;
         let canon = path.canonicalize().unwrap_or_else(|_| path.clone());
         if let Some(pos) = stack.iter().position(|p| *p == canon) {
-            let cycle: Vec<_> = stack[pos..].iter().chain([&canon]).map(|p| p.display().to_string()).collect();
-            return Err(at(format!("include[{i}]: `{inc}` makes an include cycle: {}", cycle.join(" -> "))));
+            let cycle: Vec<_> = stack[pos..]
+                .iter()
+                .chain([&canon])
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(at(format!(
+                "include[{i}]: `{inc}` makes an include cycle: {}",
+                cycle.join(" -> ")
+            )));
         }
         if stack.len() >= MAX_INCLUDE_DEPTH {
-            return Err(at(format!("include[{i}]: includes nest deeper than {MAX_INCLUDE_DEPTH}")));
+            return Err(at(format!(
+                "include[{i}]: includes nest deeper than {MAX_INCLUDE_DEPTH}"
+            )));
         }
         let child = parse_file(&path)?;
         merge(&child, rs, stack)?;
@@ -148,21 +201,45 @@ fn add_rules(pf: &ProfileFile, rs: &mut RuleSet) -> Result<(), ProfileError> {
     let file = pf.path.display().to_string();
     let raw = &pf.raw;
     let origin = |rs: &mut RuleSet, section: &str, i: usize| -> u32 {
-        let line = lines::item_lines(&pf.text, section).get(i).copied().unwrap_or(0);
-        rs.origins.push(Origin { profile: pf.name.clone(), file: file.clone(), line, label: format!("{section}[{i}]") });
+        let line = lines::item_lines(&pf.text, section)
+            .get(i)
+            .copied()
+            .unwrap_or(0);
+        rs.origins.push(Origin {
+            profile: pf.name.clone(),
+            file: file.clone(),
+            line,
+            label: format!("{section}[{i}]"),
+        });
         (rs.origins.len() - 1) as u32
     };
     for (i, r) in raw.file.iter().enumerate() {
         let o = origin(rs, "file", i);
-        rs.paths.extend(r.paths.iter().map(|p| PathRule { pattern: p.clone(), access: r.access, action: r.action, origin: o }));
+        rs.paths.extend(r.paths.iter().map(|p| PathRule {
+            pattern: p.clone(),
+            access: r.access,
+            action: r.action,
+            origin: o,
+        }));
     }
     for (i, r) in raw.exec.iter().enumerate() {
         let o = origin(rs, "exec", i);
-        rs.paths.extend(r.paths.iter().map(|p| PathRule { pattern: p.clone(), access: Access::EXEC, action: r.action, origin: o }));
+        rs.paths.extend(r.paths.iter().map(|p| PathRule {
+            pattern: p.clone(),
+            access: Access::EXEC,
+            action: r.action,
+            origin: o,
+        }));
     }
     for (i, r) in raw.network.iter().enumerate() {
         let o = origin(rs, "network", i);
-        rs.net.push(net::NetRule { action: r.action, dirs: r.dirs, addrs: r.addrs.clone(), ports: r.ports.clone(), origin: o });
+        rs.net.push(net::NetRule {
+            action: r.action,
+            dirs: r.dirs,
+            addrs: r.addrs.clone(),
+            ports: r.ports.clone(),
+            origin: o,
+        });
     }
     for (i, r) in raw.mount.iter().enumerate() {
         let o = origin(rs, "mount", i);

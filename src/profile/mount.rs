@@ -8,7 +8,13 @@ use super::file::{action_of, Action};
 use super::pattern::Pattern;
 
 /// Mount operations as bits.
-pub const MOUNT_OPS: &[(&str, u32)] = &[("mount", 1), ("umount", 2), ("bind", 4), ("remount", 8), ("move", 16)];
+pub const MOUNT_OPS: &[(&str, u32)] = &[
+    ("mount", 1),
+    ("umount", 2),
+    ("bind", 4),
+    ("remount", 8),
+    ("move", 16),
+];
 pub const MOUNT_ALL: u32 = 31;
 
 #[derive(Debug, Deserialize)]
@@ -63,14 +69,29 @@ impl TryFrom<RawMountRule> for MountRuleSpec {
             };
         }
         if bits == 0 {
-            return Err("empty operation list; name mount, umount, bind, remount, move or all".into());
+            return Err(
+                "empty operation list; name mount, umount, bind, remount, move or all".into(),
+            );
         }
         if let Some(t) = &r.fstype {
-            if t.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
-                return Err(format!("`{t}`: not a filesystem type name (examples: proc, tmpfs, ext4)"));
+            if t.is_empty()
+                || t.len() > 32
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            {
+                return Err(format!(
+                    "`{t}`: not a filesystem type name (examples: proc, tmpfs, ext4)"
+                ));
             }
         }
-        Ok(MountRuleSpec { action, ops: bits, source: r.source, target: r.target, fstype: r.fstype })
+        Ok(MountRuleSpec {
+            action,
+            ops: bits,
+            source: r.source,
+            target: r.target,
+            fstype: r.fstype,
+        })
     }
 }
 
@@ -91,6 +112,11 @@ impl MountRule {
         if self.ops == MOUNT_ALL {
             return "all".into();
         }
-        MOUNT_OPS.iter().filter(|(_, b)| self.ops & b != 0).map(|(n, _)| *n).collect::<Vec<_>>().join(",")
+        MOUNT_OPS
+            .iter()
+            .filter(|(_, b)| self.ops & b != 0)
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }

@@ -15,7 +15,11 @@ use crate::abi;
 #[serde(try_from = "u32", into = "u32")]
 pub struct Dirs(u32);
 
-const DIR_NAMES: &[(&str, u32)] = &[("connect", abi::NET_CONNECT), ("send", abi::NET_SEND), ("bind", abi::NET_BIND)];
+const DIR_NAMES: &[(&str, u32)] = &[
+    ("connect", abi::NET_CONNECT),
+    ("send", abi::NET_SEND),
+    ("bind", abi::NET_BIND),
+];
 
 impl Dirs {
     pub const ALL: Dirs = Dirs(abi::NET_CONNECT | abi::NET_SEND | abi::NET_BIND);
@@ -23,7 +27,11 @@ impl Dirs {
         self.0
     }
     pub fn names(self) -> String {
-        let v: Vec<_> = DIR_NAMES.iter().filter(|(_, b)| self.0 & b != 0).map(|(n, _)| *n).collect();
+        let v: Vec<_> = DIR_NAMES
+            .iter()
+            .filter(|(_, b)| self.0 & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
         v.join(",")
     }
 }
@@ -77,12 +85,17 @@ fn parse_dirs(names: Vec<String>) -> Result<Dirs, String> {
     for n in names {
         bits |= match n.as_str() {
             "all" => Dirs::ALL.0,
-            _ => DIR_NAMES.iter().find(|(d, _)| *d == n).map(|&(_, b)| b).ok_or_else(|| {
-                format!("unknown direction `{n}`; expected connect, send, bind or all")
-            })?,
+            _ => DIR_NAMES
+                .iter()
+                .find(|(d, _)| *d == n)
+                .map(|&(_, b)| b)
+                .ok_or_else(|| {
+                    format!("unknown direction `{n}`; expected connect, send, bind or all")
+                })?,
         };
     }
-    Dirs::try_from(bits).map_err(|_| "empty direction list; name connect, send, bind or all".to_string())
+    Dirs::try_from(bits)
+        .map_err(|_| "empty direction list; name connect, send, bind or all".to_string())
 }
 
 /// `10.0.0.0/8`, `1.1.1.1`, `::1`, `fe80::/10`, or `any`.
@@ -92,19 +105,32 @@ pub fn parse_addr(s: &str) -> Result<Option<IpNet>, String> {
     }
     if let Ok(n) = s.parse::<IpNet>() {
         if n != n.trunc() {
-            return Err(format!("`{s}`: host bits set below the prefix; did you mean {}?", n.trunc()));
+            return Err(format!(
+                "`{s}`: host bits set below the prefix; did you mean {}?",
+                n.trunc()
+            ));
         }
         return Ok(Some(n));
     }
     s.parse::<IpAddr>()
         .map(|a| Some(IpNet::from(a)))
-        .map_err(|_| format!("`{s}`: not an IP address or CIDR (examples: 1.1.1.1, 10.0.0.0/8, ::1, fe80::/10)"))
+        .map_err(|_| {
+            format!(
+                "`{s}`: not an IP address or CIDR (examples: 1.1.1.1, 10.0.0.0/8, ::1, fe80::/10)"
+            )
+        })
 }
 
 fn parse_port(p: RawPort) -> Result<Ports, String> {
     let num = |s: &str| -> Result<u16, String> {
-        let n: u32 = s.trim().parse().map_err(|_| format!("`{s}`: not a port number"))?;
-        u16::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| format!("`{s}`: ports are 1-65535"))
+        let n: u32 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: not a port number"))?;
+        u16::try_from(n)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("`{s}`: ports are 1-65535"))
     };
     match p {
         RawPort::Num(n) => num(&n.to_string()).map(|n| Ports { lo: n, hi: n }),
@@ -160,12 +186,26 @@ impl TryFrom<RawNetRule> for NetRuleSpec {
                 }
             }
         }
-        let ports: Vec<Ports> =
-            r.ports.map(OneOrMany::into_vec).unwrap_or_default().into_iter().map(parse_port).collect::<Result<_, _>>()?;
+        let ports: Vec<Ports> = r
+            .ports
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default()
+            .into_iter()
+            .map(parse_port)
+            .collect::<Result<_, _>>()?;
         if ports.len() > abi::NET_PORTS {
-            return Err(format!("{} port entries; at most {} per rule (split the rule)", ports.len(), abi::NET_PORTS));
+            return Err(format!(
+                "{} port entries; at most {} per rule (split the rule)",
+                ports.len(),
+                abi::NET_PORTS
+            ));
         }
-        Ok(NetRuleSpec { action, dirs, addrs, ports })
+        Ok(NetRuleSpec {
+            action,
+            dirs,
+            addrs,
+            ports,
+        })
     }
 }
 
@@ -188,8 +228,22 @@ impl NetRule {
         let mut f = 0;
         for a in &self.addrs {
             f |= match a {
-                IpNet::V4(n) => abi::NET_IPV4 | if n.prefix_len() < 32 { abi::NET_CIDR } else { 0 },
-                IpNet::V6(n) => abi::NET_IPV6 | if n.prefix_len() < 128 { abi::NET_CIDR } else { 0 },
+                IpNet::V4(n) => {
+                    abi::NET_IPV4
+                        | if n.prefix_len() < 32 {
+                            abi::NET_CIDR
+                        } else {
+                            0
+                        }
+                }
+                IpNet::V6(n) => {
+                    abi::NET_IPV6
+                        | if n.prefix_len() < 128 {
+                            abi::NET_CIDR
+                        } else {
+                            0
+                        }
+                }
             };
         }
         f |= match self.ports.as_slice() {

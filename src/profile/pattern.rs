@@ -51,8 +51,13 @@ impl Pattern {
         if text.len() >= abi::PATH_MAX {
             return bad(&format!("longer than {} bytes", abi::PATH_MAX - 1));
         }
-        if let Some(c) = text.chars().find(|c| matches!(c, '[' | ']' | '{' | '}' | '\\')) {
-            return bad(&format!("`{c}` is not supported; use *, ? and one ** (or several rules)"));
+        if let Some(c) = text
+            .chars()
+            .find(|c| matches!(c, '[' | ']' | '{' | '}' | '\\'))
+        {
+            return bad(&format!(
+                "`{c}` is not supported; use *, ? and one ** (or several rules)"
+            ));
         }
         let globstars = text.matches("**").count();
         if text.contains("***") {
@@ -72,7 +77,11 @@ impl Pattern {
                 return bad("contains a `.` or `..` component; paths are matched after resolution");
             }
         }
-        let stars_outside = text.replace("**", "").chars().filter(|&c| c == '*' || c == '?').count();
+        let stars_outside = text
+            .replace("**", "")
+            .chars()
+            .filter(|&c| c == '*' || c == '?')
+            .count();
         let kind = if globstars == 0 && stars_outside == 0 {
             PatternKind::Exact
         } else if stars_outside == 0 && text.ends_with("**") {
@@ -81,14 +90,20 @@ impl Pattern {
             PatternKind::Suffix
         } else {
             if text.len() >= abi::GLOB_MAX {
-                return bad(&format!("a pattern with wildcards inside is at most {} bytes", abi::GLOB_MAX - 1));
+                return bad(&format!(
+                    "a pattern with wildcards inside is at most {} bytes",
+                    abi::GLOB_MAX - 1
+                ));
             }
             if stars_outside > 8 {
                 return bad("more than 8 `*`/`?` in one pattern");
             }
             PatternKind::Glob
         };
-        Ok(Pattern { text: text.to_string(), kind })
+        Ok(Pattern {
+            text: text.to_string(),
+            kind,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -159,7 +174,9 @@ pub fn glob_match(pat: &[u8], path: &[u8]) -> bool {
             // head matches path[..a], `**` takes path[a..b], tail matches path[b..]:
             // it suffices that the shortest head match ends before the longest tail match starts.
             let first_a = (0..=path.len()).find(|&a| seg_match(head, &path[..a]));
-            let last_b = (0..=path.len()).rev().find(|&b| seg_match(tail, &path[b..]));
+            let last_b = (0..=path.len())
+                .rev()
+                .find(|&b| seg_match(tail, &path[b..]));
             matches!((first_a, last_b), (Some(a), Some(b)) if a <= b)
         }
     }

@@ -29,8 +29,13 @@ impl TryFrom<String> for SeccompAction {
                 let inner = t
                     .strip_prefix("errno(")
                     .and_then(|r| r.strip_suffix(')'))
-                    .ok_or_else(|| format!("`{s}`: expected allow, log, kill, errno or errno(NAME|N)"))?;
-                SeccompAction::Errno(errno_value(inner).ok_or_else(|| format!("`{inner}`: unknown errno name or number"))?)
+                    .ok_or_else(|| {
+                        format!("`{s}`: expected allow, log, kill, errno or errno(NAME|N)")
+                    })?;
+                SeccompAction::Errno(
+                    errno_value(inner)
+                        .ok_or_else(|| format!("`{inner}`: unknown errno name or number"))?,
+                )
             }
         })
     }
@@ -115,7 +120,11 @@ struct RawSyscallRuleOut {
 }
 impl From<SyscallRule> for RawSyscallRuleOut {
     fn from(r: SyscallRule) -> Self {
-        RawSyscallRuleOut { action: r.action, names: r.names, args: r.args }
+        RawSyscallRuleOut {
+            action: r.action,
+            names: r.names,
+            args: r.args,
+        }
     }
 }
 
@@ -132,7 +141,10 @@ impl TryFrom<RawSyscallRule> for SyscallRule {
         for n in &r.names {
             if let Some(g) = n.strip_prefix('@') {
                 let members = group(g).ok_or_else(|| {
-                    format!("unknown syscall group `{n}`; known groups: {}", super::seccomp_groups::group_names().join(", "))
+                    format!(
+                        "unknown syscall group `{n}`; known groups: {}",
+                        super::seccomp_groups::group_names().join(", ")
+                    )
                 })?;
                 names.extend(members.iter().map(|s| s.to_string()));
             } else if super::seccomp_groups::is_syscall(n) {
@@ -143,7 +155,11 @@ impl TryFrom<RawSyscallRule> for SyscallRule {
         }
         names.sort();
         names.dedup();
-        Ok(SyscallRule { action: r.action, names, args: r.args })
+        Ok(SyscallRule {
+            action: r.action,
+            names,
+            args: r.args,
+        })
     }
 }
 

@@ -12,7 +12,8 @@ use std::thread::JoinHandle;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::fanotify::{
-    EventFFlags, Fanotify, FanotifyEvent, FanotifyResponse, InitFlags, MarkFlags, MaskFlags, Response,
+    EventFFlags, Fanotify, FanotifyEvent, FanotifyResponse, InitFlags, MarkFlags, MaskFlags,
+    Response,
 };
 
 use super::opener;
@@ -58,7 +59,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push(u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?'));
             i += 4;
         } else {
@@ -76,7 +80,10 @@ fn mounts(pid: i32) -> Result<Vec<Mount>, EnforceError> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
-            Some(Mount { dev: f.get(2)?.to_string(), point: unescape(f.get(4)?) })
+            Some(Mount {
+                dev: f.get(2)?.to_string(),
+                point: unescape(f.get(4)?),
+            })
         })
         .collect())
 }
@@ -93,7 +100,11 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
         mask |= MaskFlags::FAN_OPEN_EXEC_PERM | MaskFlags::FAN_OPEN_PERM;
     }
     let group = Fanotify::init(
-        InitFlags::FAN_CLASS_CONTENT | InitFlags::FAN_CLOEXEC | InitFlags::FAN_NONBLOCK | InitFlags::FAN_REPORT_TID | InitFlags::FAN_UNLIMITED_MARKS,
+        InitFlags::FAN_CLASS_CONTENT
+            | InitFlags::FAN_CLOEXEC
+            | InitFlags::FAN_NONBLOCK
+            | InitFlags::FAN_REPORT_TID
+            | InitFlags::FAN_UNLIMITED_MARKS,
         EventFFlags::O_RDONLY | EventFFlags::O_LARGEFILE | EventFFlags::O_CLOEXEC,
     )
     .map_err(|e| EnforceError::Setup(format!("fanotify_init: {e}")))?;
@@ -105,7 +116,12 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
     let mut marked = 0;
     for m in &mounts {
         let path = format!("/proc/{}/root{}", ctx.pid, m.point);
-        match group.mark(MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_MOUNT, mask, None, Some(path.as_str())) {
+        match group.mark(
+            MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_MOUNT,
+            mask,
+            None,
+            Some(path.as_str()),
+        ) {
             Ok(()) => marked += 1,
             // Pseudo filesystems refuse marks; a mount hidden under another cannot be reached.
             Err(e) => log::debug!("sandbox {}: no mark on {}: {e}", ctx.id, m.point),
@@ -124,14 +140,25 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
         .collect();
     let group = Arc::new(group);
     let stop = Arc::new(AtomicBool::new(false));
-    let answerer = Answerer { index, mode: ctx.rules.mode, uid: ctx.uid, multi_mount_devs: multi, report };
+    let answerer = Answerer {
+        index,
+        mode: ctx.rules.mode,
+        uid: ctx.uid,
+        multi_mount_devs: multi,
+        report,
+    };
     let (g, s) = (group.clone(), stop.clone());
     let thread = std::thread::Builder::new()
         .name(format!("fan-{}", ctx.id))
         .stack_size(256 * 1024)
         .spawn(move || answerer.run(&g, &s))
         .map_err(|e| EnforceError::Setup(format!("spawning the answer thread: {e}")))?;
-    Ok(FileGuard { stop, thread: Some(thread), group, marked_mounts: marked })
+    Ok(FileGuard {
+        stop,
+        thread: Some(thread),
+        group,
+        marked_mounts: marked,
+    })
 }
 
 struct Answerer {
@@ -170,30 +197,71 @@ impl Answerer {
         let Some(fd) = ev.fd() else { return };
         let tid = ev.pid();
         let exec = ev.mask().contains(MaskFlags::FAN_OPEN_EXEC_PERM);
-        let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
+        let path =
+            std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
         let path = path.as_os_str().as_encoded_bytes();
         let verdict = self.index.lookup(path);
-        let mut req = if exec { Access::EXEC } else if verdict.deny.is_empty() && verdict.audit.is_empty() { Access::NONE } else { opener::requested(tid) };
+        let mut req = if exec {
+            Access::EXEC
+        } else if verdict.deny.is_empty() && verdict.audit.is_empty() {
+            Access::NONE
+        } else {
+            opener::requested(tid)
+        };
         let mut denied = verdict.denies(req);
-        if denied.is_none() && !exec && verdict.deny.intersects(Access::EXEC) && opener::is_loader(tid) {
+        if denied.is_none()
+            && !exec
+            && verdict.deny.intersects(Access::EXEC)
+            && opener::is_loader(tid)
+        {
             // `ld.so /usr/bin/curl`: the loader maps the binary it was asked to run.
             req = Access::EXEC;
             denied = verdict.denies(req);
         }
         let enforce = self.mode == Mode::Enforce;
-        let response = if denied.is_some() && enforce { Response::FAN_DENY } else { Response::FAN_ALLOW };
+        let response = if denied.is_some() && enforce {
+            Response::FAN_DENY
+        } else {
+            Response::FAN_ALLOW
+        };
         if let Err(e) = group.write_response(FanotifyResponse::new(fd, response)) {
             log::error!("fanotify response: {e}");
         }
-        let what = || format!("{}({req})", if exec || req == Access::EXEC { "exec" } else { "open" });
+        let what = || {
+            if req == Access::EXEC {
+                "exec".to_string()
+            } else {
+                format!("open({req})")
+            }
+        };
         let object = || String::from_utf8_lossy(path).into_owned();
         if let Some(origin) = denied {
-            let outcome = if enforce { Outcome::Denied } else { Outcome::WouldDeny };
-            (self.report)(Denial { what: what(), object: object(), pid: tid, comm: opener::comm(tid), origin: Some(origin), outcome });
+            let outcome = if enforce {
+                Outcome::Denied
+            } else {
+                Outcome::WouldDeny
+            };
+            (self.report)(Denial {
+                what: what(),
+                object: object(),
+                pid: tid,
+                comm: opener::comm(tid),
+                origin: Some(origin),
+                outcome,
+            });
         } else if let Some(origin) = verdict.audits(req) {
-            (self.report)(Denial { what: what(), object: object(), pid: tid, comm: opener::comm(tid), origin: Some(origin), outcome: Outcome::Audited });
+            (self.report)(Denial {
+                what: what(),
+                object: object(),
+                pid: tid,
+                comm: opener::comm(tid),
+                origin: Some(origin),
+                outcome: Outcome::Audited,
+            });
         } else if verdict.deny.is_empty() && verdict.audit.is_empty() && self.cacheable(fd) {
-            let flags = MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_IGNORED_MASK | MarkFlags::FAN_MARK_IGNORED_SURV_MODIFY;
+            let flags = MarkFlags::FAN_MARK_ADD
+                | MarkFlags::FAN_MARK_IGNORED_MASK
+                | MarkFlags::FAN_MARK_IGNORED_SURV_MODIFY;
             let mask = MaskFlags::FAN_OPEN_PERM | MaskFlags::FAN_OPEN_EXEC_PERM;
             let _ = group.mark::<str>(flags, mask, Some(fd.as_raw_fd()), None);
         }
@@ -203,18 +271,29 @@ impl Answerer {
     /// one link, a filesystem mounted once, on a read-only mount or in a directory the
     /// sandbox's uid cannot write (so no rename, no new hard link).
     fn cacheable(&self, fd: BorrowedFd<'_>) -> bool {
-        let Ok(st) = nix::sys::stat::fstat(fd.as_raw_fd()) else { return false };
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_nlink != 1 || self.multi_mount_devs.contains(&st.st_dev) {
+        let Ok(st) = nix::sys::stat::fstat(fd.as_raw_fd()) else {
+            return false;
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG
+            || st.st_nlink != 1
+            || self.multi_mount_devs.contains(&st.st_dev)
+        {
             return false;
         }
-        if nix::sys::statvfs::fstatvfs(&fd).is_ok_and(|v| v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)) {
+        if nix::sys::statvfs::fstatvfs(fd)
+            .is_ok_and(|v| v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+        {
             return true;
         }
         if self.uid == 0 || st.st_uid == self.uid {
             return false;
         }
-        let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else { return false };
-        let Some(dir) = path.parent().and_then(|d| std::fs::metadata(d).ok()) else { return false };
+        let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+            return false;
+        };
+        let Some(dir) = path.parent().and_then(|d| std::fs::metadata(d).ok()) else {
+            return false;
+        };
         let writable = dir.uid() == self.uid || dir.mode() & 0o022 != 0;
         !writable
     }

@@ -24,7 +24,8 @@ pub struct Compat {
 impl Compat {
     pub fn new(pin_dir: &Path, cgroup: &Path) -> Result<Compat, EnforceError> {
         let maps = Arc::new(Maps::open(pin_dir).map_err(|e| EnforceError::Maps(e.to_string()))?);
-        let net = NetHooks::attach(pin_dir, cgroup).map_err(|e| EnforceError::Setup(e.to_string()))?;
+        let net =
+            NetHooks::attach(pin_dir, cgroup).map_err(|e| EnforceError::Setup(e.to_string()))?;
         Ok(Compat { maps, _net: net })
     }
 
@@ -43,7 +44,8 @@ pub fn assess(rules: &RuleSet) -> Assessment {
     let mut a = Assessment::default();
     let label = |o: u32| rules.origin(o).map(|o| o.label.clone()).unwrap_or_default();
     for r in &rules.paths {
-        let landlock = Access::from_bits(r.access.bits() & !fanotify_access().bits()).unwrap_or_default();
+        let landlock =
+            Access::from_bits(r.access.bits() & !fanotify_access().bits()).unwrap_or_default();
         if !landlock.is_empty() {
             a.notes.push(format!(
                 "{} `{}`: {landlock} is enforced by Landlock on the directory that holds the path (stricter: the whole directory)",
@@ -53,15 +55,25 @@ pub fn assess(rules: &RuleSet) -> Assessment {
         }
     }
     for r in &rules.mount {
-        if r.source.is_some() || r.target.is_some() || r.fstype.is_some() || r.ops != crate::profile::mount::MOUNT_ALL {
-            a.notes.push(format!("{}: every mount and umount is denied (stricter than the rule)", label(r.origin)));
+        if r.source.is_some()
+            || r.target.is_some()
+            || r.fstype.is_some()
+            || r.ops != crate::profile::mount::MOUNT_ALL
+        {
+            a.notes.push(format!(
+                "{}: every mount and umount is denied (stricter than the rule)",
+                label(r.origin)
+            ));
         }
     }
     if rules.caps_deny.0 != 0 && rules.caps_deny != crate::profile::caps::CapSet::all() {
-        a.notes.push("capabilities: every capability is dropped, not only the listed ones (stricter)".into());
+        a.notes.push(
+            "capabilities: every capability is dropped, not only the listed ones (stricter)".into(),
+        );
     }
     if rules.ptrace == PtraceScope::Outside {
-        a.notes.push("ptrace outside: enforced by Landlock's ptrace scoping".into());
+        a.notes
+            .push("ptrace outside: enforced by Landlock's ptrace scoping".into());
     }
     a.notes.dedup();
     a
@@ -82,23 +94,40 @@ impl Enforcer for Compat {
         assess(rules)
     }
 
-    fn confine(&self, ctx: &SandboxCtx, report: Report) -> Result<Box<dyn Confinement>, EnforceError> {
-        let ns = u32::try_from(ctx.ns).map_err(|_| EnforceError::Setup("namespace inode out of range".into()))?;
+    fn confine(
+        &self,
+        ctx: &SandboxCtx,
+        report: Report,
+    ) -> Result<Box<dyn Confinement>, EnforceError> {
+        let ns = u32::try_from(ctx.ns)
+            .map_err(|_| EnforceError::Setup("namespace inode out of range".into()))?;
         let entries = encode(&ctx.rules, ns, ctx.id);
-        self.maps.populate(&entries).map_err(|e| EnforceError::Maps(e.to_string()))?;
-        let needs_files = ctx.rules.paths.iter().any(|r| r.access.intersects(fanotify_access()));
+        self.maps
+            .populate(&entries)
+            .map_err(|e| EnforceError::Maps(e.to_string()))?;
+        let needs_files = ctx
+            .rules
+            .paths
+            .iter()
+            .any(|r| r.access.intersects(fanotify_access()));
         let files = if needs_files {
             match fanotify::start(ctx, report) {
                 Ok(g) => Some(g),
                 Err(e) => {
-                    self.maps.clear(&entries);
+                    if let Err(c) = self.maps.clear(&entries) {
+                        log::error!("sandbox {}: {c}", ctx.id);
+                    }
                     return Err(e);
                 }
             }
         } else {
             None
         };
-        Ok(Box::new(CompatConfinement { maps: self.maps.clone(), entries: Some(entries), files }))
+        Ok(Box::new(CompatConfinement {
+            maps: self.maps.clone(),
+            entries: Some(entries),
+            files,
+        }))
     }
 }
 
@@ -107,12 +136,17 @@ impl Confinement for CompatConfinement {
         // Closing the fanotify group first drops every mark; then the map entries.
         self.files = None;
         if let Some(e) = self.entries.take() {
-            self.maps.clear(&e);
+            if let Err(err) = self.maps.clear(&e) {
+                log::error!("namespace {}: {err}", e.inode);
+            }
         }
     }
 
     fn held_fds(&self) -> Vec<RawFd> {
-        self.files.iter().map(|f| f.group_fd().as_raw_fd()).collect()
+        self.files
+            .iter()
+            .map(|f| f.group_fd().as_raw_fd())
+            .collect()
     }
 }
 

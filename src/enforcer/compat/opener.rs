@@ -27,7 +27,11 @@ const OPENAT2: u64 = 437;
 /// Accesses requested by open flags, AppArmor's way: a write with O_APPEND is `append`.
 pub fn open_access(flags: u64) -> Access {
     let flags = flags as i32;
-    let write = if flags & libc::O_APPEND != 0 { abi::MAY_APPEND } else { abi::MAY_WRITE };
+    let write = if flags & libc::O_APPEND != 0 {
+        abi::MAY_APPEND
+    } else {
+        abi::MAY_WRITE
+    };
     let bits = match flags & libc::O_ACCMODE {
         libc::O_RDONLY => abi::MAY_READ,
         libc::O_WRONLY => write,
@@ -43,10 +47,16 @@ pub fn unknown() -> Access {
 
 /// Accesses the blocked open of task `tid` requested.
 pub fn requested(tid: i32) -> Access {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{tid}/syscall")) else { return unknown() };
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{tid}/syscall")) else {
+        return unknown();
+    };
     let mut it = text.split_whitespace();
-    let Some(nr) = it.next().and_then(|s| s.parse::<u64>().ok()) else { return unknown() };
-    let args: Vec<u64> = it.filter_map(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()).collect();
+    let Some(nr) = it.next().and_then(|s| s.parse::<u64>().ok()) else {
+        return unknown();
+    };
+    let args: Vec<u64> = it
+        .filter_map(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        .collect();
     let arg = |i: usize| args.get(i).copied();
     let flags = match nr {
         nr::OPEN => arg(1),
@@ -69,14 +79,21 @@ fn read_u64(tid: i32, addr: u64) -> Option<u64> {
 
 /// Is task `tid` running the dynamic loader as its program (`ld.so /usr/bin/curl`)?
 pub fn is_loader(tid: i32) -> bool {
-    let Ok(exe) = std::fs::read_link(format!("/proc/{tid}/exe")) else { return false };
+    let Ok(exe) = std::fs::read_link(format!("/proc/{tid}/exe")) else {
+        return false;
+    };
     let name = exe.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    name.starts_with("ld-linux") || name.starts_with("ld64.so") || name == "ld.so" || name.starts_with("ld-musl")
+    name.starts_with("ld-linux")
+        || name.starts_with("ld64.so")
+        || name == "ld.so"
+        || name.starts_with("ld-musl")
 }
 
 /// `comm` of a task, for denial lines.
 pub fn comm(tid: i32) -> String {
-    std::fs::read_to_string(format!("/proc/{tid}/comm")).map(|s| s.trim_end().to_string()).unwrap_or_else(|_| "?".into())
+    std::fs::read_to_string(format!("/proc/{tid}/comm"))
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 #[cfg(test)]
@@ -86,7 +103,13 @@ mod tests {
     fn flags_map_like_apparmor() {
         assert_eq!(open_access(libc::O_RDONLY as u64).bits(), abi::MAY_READ);
         assert_eq!(open_access(libc::O_WRONLY as u64).bits(), abi::MAY_WRITE);
-        assert_eq!(open_access((libc::O_WRONLY | libc::O_APPEND) as u64).bits(), abi::MAY_APPEND);
-        assert_eq!(open_access(libc::O_RDWR as u64).bits(), abi::MAY_READ | abi::MAY_WRITE);
+        assert_eq!(
+            open_access((libc::O_WRONLY | libc::O_APPEND) as u64).bits(),
+            abi::MAY_APPEND
+        );
+        assert_eq!(
+            open_access(libc::O_RDWR as u64).bits(),
+            abi::MAY_READ | abi::MAY_WRITE
+        );
     }
 }

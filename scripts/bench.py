@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Benchmarks varmor-run side by side with bubblewrap, firejail and Landlock, in one run.
+
+Run by scripts/bench.sh (as root: it starts its own varmord and runs the workloads as the
+unprivileged user varmor-test, the way people use a launcher). Writes results/bench.md
+(tables whose claims are ratios) and results/bench.svg (launch time and per-op cost vs
+number of rules). Bounded: finishes in a few minutes on 2 cores.
+"""
+import json, os, pwd, resource, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REL = os.path.join(ROOT, "target", "release")
+RUN, VARMORD, OPLOOP = f"{REL}/varmor-run", f"{REL}/varmord", f"{REL}/examples/oploop"
+USER = "varmor-test"
+RULES = [10, 1000, 10000]
+OUT = os.path.join(ROOT, "results")
+
+
+def sh(args, user=True, check=True, **kw):
+    if user:
+        args = ["runuser", "-u", USER, "--"] + args
+    return subprocess.run(args, check=check, capture_output=True, text=True, **kw)
+
+
+def hyperfine(cmds, runs):
+    out = tempfile.mktemp(suffix=".json")
+    sh(["hyperfine", "-N", "--warmup", "5", "--runs", str(runs), "--export-json", out] + [c for _, c in cmds], user=True)
+    data = json.load(open(out))["results"]
+    os.unlink(out)
+    return {name: r["mean"] * 1e3 for (name, _), r in zip(cmds, data)}
+
+
+def profile(tmp, n):
+    path = os.path.join(tmp, f"rules{n}.yaml")
+    with open(path, "w") as f:
+        f.write(f"description: {n} rules that never match the workload\n")
+        f.write("file:\n  - deny: read\n    paths:\n")
+        for i in range(n):
+            f.write(f"      - /nonexistent/bench/rule-{i}\n")
+        f.write("network:\n  - deny: connect\n    addresses:\n")
+        for i in range(min(n, 4096)):
+            f.write(f"      - 10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}\n")
+    os.chmod(path, 0o644)
+    return path
+
+
+def oploop(prefix, op, n):
+    r = sh(prefix + [OPLOOP] + op + [str(n)])
+    return float(r.stdout.strip().splitlines()[-1])
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="varmor-bench-")
+    os.chmod(tmp, 0o755)
+    sock = os.path.join(tmp, "varmord.sock")
+    pin, cg = "/sys/fs/bpf/varmor-bench", "/sys/fs/cgroup/unified/varmor-bench"
+    d = subprocess.Popen([VARMORD, "--socket", sock, "--pin-dir", pin, "--cgroup-root", cg, "--backend", "compat"],
+                         stderr=subprocess.DEVNULL, env=dict(os.environ, RUST_LOG="error"))
+    try:
+        for _ in range(300):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        v = lambda prof: [RUN, "--socket", sock, "--quiet", "--profile", prof, "--"]
+        results = {"machine": os.uname().release + f", {os.cpu_count()} cores"}
+        # 1. Launch time of /bin/true.
+        launch = [
+            ("bare", "/bin/true"),
+            ("unshare -Urm", "unshare -Urm /bin/true"),
+            ("bwrap --dev-bind / /", "bwrap --dev-bind / / /bin/true"),
+            ("firejail --noprofile", "firejail --quiet --noprofile /bin/true"),
+            ("firejail (default profile)", "firejail --quiet /bin/true"),
+            ("varmor-run base", " ".join(v(f"{ROOT}/profiles.d/base.yaml")) + " /bin/true"),
+            ("varmor-run nocurl", " ".join(v(f"{ROOT}/profiles.d/nocurl.yaml")) + " /bin/true"),
+        ]
+        results["launch_ms"] = hyperfine(launch, 30)
+        # 2. Per-operation cost inside, vs rules.
+        per = {}
+        per["bare"] = {"open": oploop([], ["open", "/etc/hostname"], 200000), "exec": oploop([], ["exec"], 300),
+                       "connect": oploop([], ["connect"], 3000)}
+        per["landlock alone"] = {"open": oploop([], ["landlock", "open", "/etc/hostname"], 200000)}
+        bw = ["bwrap", "--dev-bind", "/", "/"]
+        per["bwrap"] = {"open": oploop(bw, ["open", "/etc/hostname"], 200000), "exec": oploop(bw, ["exec"], 300),
+                        "connect": oploop(bw, ["connect"], 3000)}
+        fj = ["firejail", "--quiet", "--noprofile"]
+        per["firejail"] = {"open": oploop(fj, ["open", "/etc/hostname"], 200000), "exec": oploop(fj, ["exec"], 300),
+                           "connect": oploop(fj, ["connect"], 3000)}
+        for n in RULES:
+            p = profile(tmp, n)
+            per[f"varmor-run {n} rules"] = {"open": oploop(v(p), ["open", "/etc/hostname"], 200000),
+                                            "exec": oploop(v(p), ["exec"], 300),
+                                            "connect": oploop(v(p), ["connect"], 3000)}
+        results["per_op_ns"] = per
+        # 4. varmord under load: 100 concurrent launches.
+        lat = []
+        def one():
+            t = time.monotonic()
+            sh(v(f"{ROOT}/profiles.d/base.yaml") + ["/bin/true"])
+            lat.append((time.monotonic() - t) * 1e3)
+        ts = [threading.Thread(target=one) for _ in range(100)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        lat.sort()
+        results["concurrent_100"] = {"p50_ms": lat[49], "p99_ms": lat[98], "ok": len(lat)}
+        # RSS with live sandboxes.
+        rss0 = int(open(f"/proc/{d.pid}/status").read().split("VmRSS:")[1].split()[0])
+        live = [subprocess.Popen(["runuser", "-u", USER, "--"] + v(f"{ROOT}/profiles.d/base.yaml") + ["sleep", "60"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(int(os.environ.get("BENCH_LIVE", "1000")))]
+        time.sleep(3)
+        rss1 = int(open(f"/proc/{d.pid}/status").read().split("VmRSS:")[1].split()[0])
+        for p in live:
+            p.kill()
+        for p in live:
+            p.wait()
+        results["rss_kib"] = {"idle": rss0, f"{len(live)} live sandboxes": rss1}
+        # CPU per denial line.
+        deny = os.path.join(tmp, "deny.yaml")
+        open(deny, "w").write("file:\n  - deny: read\n    paths: [/etc/hostname]\n")
+        os.chmod(deny, 0o644)
+        c0 = sum(int(x) for x in open(f"/proc/{d.pid}/stat").read().split()[13:15])
+        n_deny = 2000
+        sh([RUN, "--socket", sock, "--profile", deny, "--", "sh", "-c", f"i=0; while [ $i -lt {n_deny} ]; do cat /etc/hostname 2>/dev/null; i=$((i+1)); done"], check=False)
+        c1 = sum(int(x) for x in open(f"/proc/{d.pid}/stat").read().split()[13:15])
+        results["cpu_us_per_denial"] = (c1 - c0) * 1e6 / os.sysconf("SC_CLK_TCK") / n_deny
+    finally:
+        d.send_signal(signal.SIGTERM)
+        d.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(OUT, exist_ok=True)
+    json.dump(results, open(f"{OUT}/bench.json", "w"), indent=2)
+    write_report(results)
+
+
+def write_report(r):
+    L, P = r["launch_ms"], r["per_op_ns"]
+    md = [f"# Benchmarks ({r['machine']}, {time.strftime('%Y-%m-%d')})", "",
+          "Launch of `/bin/true` (hyperfine, 30 runs, as an unprivileged user; varmor-run includes the varmord round trip, compat backend):", "",
+          "| launcher | mean ms | vs bwrap | vs firejail default |", "|---|---|---|---|"]
+    for k, ms in L.items():
+        md.append(f"| {k} | {ms:.2f} | {ms / L['bwrap --dev-bind / /']:.2f}x | {ms / L['firejail (default profile)']:.3f}x |")
+    md += ["", "Per operation inside the sandbox (ns/op; ratio to bare):", "",
+           "| sandbox | open+close | exec | connect |", "|---|---|---|---|"]
+    for k, ops in P.items():
+        cell = lambda op: f"{ops[op]:.0f} ({ops[op] / P['bare'][op]:.2f}x)" if op in ops else "-"
+        md.append(f"| {k} | {cell('open')} | {cell('exec')} | {cell('connect')} |")
+    c = r["concurrent_100"]
+    md += ["", f"varmord: 100 concurrent launches p50 {c['p50_ms']:.0f} ms, p99 {c['p99_ms']:.0f} ms ({c['ok']} ok); "
+           f"RSS {r['rss_kib']}; CPU per denial line {r['cpu_us_per_denial']:.0f} µs.", ""]
+    open(f"{OUT}/bench.md", "w").write("\n".join(md))
+    svg(r)
+    print("\n".join(md))
+
+
+def svg(r):
+    P, L = r["per_op_ns"], r["launch_ms"]
+    w, h = 720, 300
+    bars = list(L.items())
+    mx = max(v for _, v in bars)
+    s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h * 2}" font-family="sans-serif" font-size="11">',
+         '<text x="10" y="16" font-size="13">Launch of /bin/true (ms)</text>']
+    for i, (k, v) in enumerate(bars):
+        y = 30 + i * 34
+        s.append(f'<text x="10" y="{y + 14}">{k}</text><rect x="200" y="{y}" width="{480 * v / mx:.1f}" height="20" fill="#4a7"/>'
+                 f'<text x="{205 + 480 * v / mx:.1f}" y="{y + 14}">{v:.1f}</text>')
+    s.append(f'<text x="10" y="{h + 16}" font-size="13">open+close ns/op vs rules in the profile (bare, Landlock alone, varmor-run)</text>')
+    pts = [(n, P[f"varmor-run {n} rules"]["open"]) for n in RULES]
+    ymax = max([p for _, p in pts] + [P["bare"]["open"], P["landlock alone"]["open"]]) * 1.2
+    X = lambda i: 80 + i * 280
+    Y = lambda v: h + 270 - 230 * v / ymax
+    for name, val, col in [("bare", P["bare"]["open"], "#999"), ("landlock alone", P["landlock alone"]["open"], "#c84")]:
+        s.append(f'<line x1="60" x2="{w - 40}" y1="{Y(val):.1f}" y2="{Y(val):.1f}" stroke="{col}" stroke-dasharray="4"/>'
+                 f'<text x="{w - 180}" y="{Y(val) - 4:.1f}" fill="{col}">{name} {val:.0f}</text>')
+    s.append('<polyline fill="none" stroke="#27c" stroke-width="2" points="' + " ".join(f"{X(i)},{Y(v):.1f}" for i, (_, v) in enumerate(pts)) + '"/>')
+    for i, (n, v) in enumerate(pts):
+        s.append(f'<circle cx="{X(i)}" cy="{Y(v):.1f}" r="4" fill="#27c"/><text x="{X(i) - 20}" y="{h + 290}">{n} rules</text>'
+                 f'<text x="{X(i) + 6}" y="{Y(v) - 6:.1f}" fill="#27c">{v:.0f}</text>')
+    s.append("</svg>")
+    open(f"{OUT}/bench.svg", "w").write("\n".join(s))
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        sys.exit("run as root (it starts varmord): sudo scripts/bench.sh")
+    main()

@@ -1,0 +1,199 @@
+//! The shared rule maps, pinned under the pin dir: open (create or reuse), populate one
+//! namespace all-or-nothing, clear it, and count what is left of it.
+
+use std::path::{Path, PathBuf};
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle, ObjectBuilder};
+
+use super::{bpf_err, ensure_pin_dir, object, BpfError};
+use crate::abi::{self, Pod};
+use crate::encode::MapEntries;
+
+/// Pinned map names, in bpf/maps.h order.
+pub const MAP_NAMES: [&str; 8] = [
+    "v_ns",
+    "v_exact",
+    "v_prefix",
+    "v_suffix",
+    "v_glob",
+    "v_net_addr",
+    "v_net_rule",
+    "v_events",
+];
+
+/// Byte offset of the namespace inode in each rule map's key (v_events has no keys).
+const NS_OFFSET: [usize; 7] = [0, 0, 4, 4, 0, 4, 0];
+
+/// Handles on the pinned maps.
+#[derive(Debug)]
+pub struct Maps {
+    pin_dir: PathBuf,
+    maps: Vec<MapHandle>,
+}
+
+impl Maps {
+    /// Creates and pins every map under `pin_dir` if absent, else reuses the pinned ones
+    /// (libbpf checks that their type and sizes match bpf/maps.h). Mounts bpffs if needed.
+    pub fn open(pin_dir: &Path) -> Result<Maps, BpfError> {
+        ensure_pin_dir(pin_dir)?;
+        let mut b = ObjectBuilder::default();
+        b.pin_root_path(pin_dir)
+            .map_err(bpf_err("setting the pin root"))?;
+        let open = b
+            .open_memory(object!("pinmaps"))
+            .map_err(bpf_err("opening pinmaps.bpf.o"))?;
+        let obj = open.load().map_err(bpf_err(format!(
+            "creating or reusing the maps pinned in {}",
+            pin_dir.display()
+        )))?;
+        drop(obj);
+        let maps = MAP_NAMES
+            .iter()
+            .map(|n| {
+                let p = pin_dir.join(n);
+                MapHandle::from_pinned_path(&p).map_err(bpf_err(format!("opening {}", p.display())))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Maps {
+            pin_dir: pin_dir.to_path_buf(),
+            maps,
+        })
+    }
+
+    pub fn pin_dir(&self) -> &Path {
+        &self.pin_dir
+    }
+
+    /// The map named `name` (one of `MAP_NAMES`).
+    pub fn map(&self, name: &str) -> Option<&MapHandle> {
+        MAP_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| &self.maps[i])
+    }
+
+    fn all_entries(e: &MapEntries) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+        fn kv<K: Pod, V: Pod>(
+            m: usize,
+            v: &[(K, V)],
+        ) -> impl Iterator<Item = (usize, Vec<u8>, Vec<u8>)> + '_ {
+            v.iter()
+                .map(move |(k, x)| (m, k.as_bytes().to_vec(), x.as_bytes().to_vec()))
+        }
+        // Rules first, the v_ns entry last: the kernel consults nothing until it exists.
+        kv(1, &e.exact)
+            .chain(kv(2, &e.prefix))
+            .chain(kv(3, &e.suffix))
+            .chain(kv(4, &e.glob))
+            .chain(kv(5, &e.net_addr))
+            .chain(kv(6, &e.net_rule))
+            .chain(std::iter::once((
+                0,
+                e.inode.as_bytes().to_vec(),
+                e.ns.as_bytes().to_vec(),
+            )))
+            .collect()
+    }
+
+    /// Writes every entry of one namespace, or none: on any failure what was written is
+    /// deleted again and the error names the map. A namespace that already has a v_ns
+    /// entry is refused; leftovers of an earlier sandbox with the same inode are removed
+    /// first, so a reused inode never inherits old rules.
+    pub fn populate(&self, e: &MapEntries) -> Result<(), BpfError> {
+        if self.maps[0]
+            .lookup(e.inode.as_bytes(), MapFlags::ANY)
+            .map_err(bpf_err("reading v_ns"))?
+            .is_some()
+        {
+            return Err(BpfError::AlreadyConfined(e.inode));
+        }
+        self.purge_ns(e.inode)?;
+        let all = Self::all_entries(e);
+        for (i, (m, k, v)) in all.iter().enumerate() {
+            if let Err(source) = self.maps[*m].update(k, v, MapFlags::NO_EXIST) {
+                for (m2, k2, _) in &all[..i] {
+                    let _ = self.maps[*m2].delete(k2);
+                }
+                return Err(BpfError::MapFull {
+                    map: MAP_NAMES[*m],
+                    index: i,
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes every key of `e`'s namespace (v_ns first, so the kernel stops consulting
+    /// the rest at once), then sweeps the maps for anything of it still there.
+    pub fn clear(&self, e: &MapEntries) -> Result<(), BpfError> {
+        let mut all = Self::all_entries(e);
+        all.rotate_right(1);
+        for (m, k, _) in &all {
+            let _ = self.maps[*m].delete(k);
+        }
+        self.purge_ns(e.inode)
+    }
+
+    fn ns_keys(&self, ns: u32) -> Vec<(usize, Vec<u8>)> {
+        let want = ns.to_ne_bytes();
+        let mut out = Vec::new();
+        for (m, off) in NS_OFFSET.iter().enumerate() {
+            out.extend(
+                self.maps[m]
+                    .keys()
+                    .filter(|k| k.get(*off..*off + 4) == Some(&want[..]))
+                    .map(|k| (m, k)),
+            );
+        }
+        out
+    }
+
+    /// Removes every entry keyed on `ns`, found by walking the keys of every rule map.
+    pub fn purge_ns(&self, ns: u32) -> Result<(), BpfError> {
+        let keys = self.ns_keys(ns);
+        // v_ns first.
+        for (m, k) in keys
+            .iter()
+            .filter(|(m, _)| *m == 0)
+            .chain(keys.iter().filter(|(m, _)| *m != 0))
+        {
+            self.maps[*m].delete(k).map_err(bpf_err(format!(
+                "deleting an entry of namespace {ns} from {}",
+                MAP_NAMES[*m]
+            )))?;
+        }
+        Ok(())
+    }
+
+    /// Entries keyed on `ns` in all rule maps together.
+    pub fn count_ns_entries(&self, ns: u32) -> usize {
+        self.ns_keys(ns).len()
+    }
+
+    /// The namespace's v_ns value, if it has rules.
+    pub fn ns_val(&self, ns: u32) -> Option<abi::NsVal> {
+        self.maps[0]
+            .lookup(ns.as_bytes(), MapFlags::ANY)
+            .ok()
+            .flatten()
+            .and_then(|v| abi::NsVal::from_bytes(&v))
+    }
+
+    /// Removes the map pins under `pin_dir` (the maps live on while a program uses them).
+    pub fn unpin_all(pin_dir: &Path) -> Result<(), BpfError> {
+        for n in MAP_NAMES {
+            let p = pin_dir.join(n);
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(BpfError::Io {
+                        what: format!("unpinning {}", p.display()),
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
