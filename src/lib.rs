@@ -15,3 +15,4 @@ pub mod profile;
 pub mod proto;
 pub mod report;
 pub mod rules;
+pub mod launcher;

@@ -1,2 +1,52 @@
-//! varmor-run: the launcher (being assembled).
-fn main() {}
+//! varmor-run: the user's launcher (see src/launcher/ and varmor-run(1)).
+//! Exit status: the target's own; 125 launcher error; 126 cannot execute; 127 not found.
+
+use clap::Parser;
+use varmor::cli::{Format, RunAction, RunCli};
+
+fn main() -> std::process::ExitCode {
+    let cli = RunCli::parse();
+    match cli.mode.action() {
+        RunAction::List => {
+            let list = varmor::profile::lookup::list();
+            match cli.format {
+                Format::Text => print!("{}", varmor::report::list_text(&list)),
+                Format::Json => {
+                    let v: Vec<_> = list
+                        .iter()
+                        .map(|l| {
+                            serde_json::json!({
+                                "name": l.name, "source": l.source.label(), "path": l.path,
+                                "description": l.description.as_ref().ok(), "error": l.description.as_ref().err(),
+                                "shadowed": l.shadowed,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                }
+            }
+            0.into()
+        }
+        RunAction::Check { profile } => match varmor::profile::compile(&profile) {
+            Ok((rs, pf)) => {
+                match cli.format {
+                    Format::Text => print!("{}", varmor::report::check_text(&rs, &pf)),
+                    Format::Json => {
+                        let notes = varmor::enforcer::compat::assess(&rs).notes;
+                        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"rules": rs, "compat_notes": notes})).unwrap_or_default());
+                    }
+                }
+                0.into()
+            }
+            Err(e) => {
+                eprintln!("varmor-run: {e}");
+                1.into()
+            }
+        },
+        RunAction::Run { profile } => {
+            let err = varmor::launcher::run::run(&cli, &profile);
+            eprintln!("varmor-run: {err}");
+            err.exit_code().into()
+        }
+    }
+}

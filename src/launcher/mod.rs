@@ -1,0 +1,12 @@
+//! The launcher (varmor-run's side): namespaces, privileges, Landlock, seccomp, exec, and
+//! the client of varmord's socket. `run` strings the steps together.
+
+pub mod client;
+pub mod error;
+pub mod exec;
+pub mod landlock;
+pub mod ns;
+pub mod oci;
+pub mod privs;
+pub mod run;
+pub mod seccomp;

@@ -1,0 +1,149 @@
+//! Docker/OCI seccomp JSON (moby's default.json format) read into the profile's own
+//! seccomp rule type. Rules that need a capability are left out (the sandbox has none),
+//! rules for other architectures or newer kernels too; unknown syscall names are skipped
+//! as runc does, so one file serves every architecture.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::error::LaunchError;
+use crate::profile::seccomp::{ArgCond, ArgOp, SeccompAction, SyscallRule};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OciProfile {
+    default_action: String,
+    #[serde(default)]
+    default_errno_ret: Option<u16>,
+    #[serde(default)]
+    syscalls: Vec<OciRule>,
+    // Present in moby's file; the native architecture is always used.
+    #[serde(default, rename = "archMap")]
+    _arch_map: Option<serde_json::Value>,
+    #[serde(default, rename = "architectures")]
+    _architectures: Option<serde_json::Value>,
+    #[serde(default, rename = "flags")]
+    _flags: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OciRule {
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    name: Option<String>,
+    action: String,
+    #[serde(default)]
+    errno_ret: Option<u16>,
+    #[serde(default)]
+    args: Option<Vec<OciArg>>,
+    #[serde(default)]
+    includes: Option<Filter>,
+    #[serde(default)]
+    excludes: Option<Filter>,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OciArg {
+    index: u8,
+    value: u64,
+    #[serde(default)]
+    value_two: u64,
+    op: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Filter {
+    #[serde(default)]
+    caps: Vec<String>,
+    #[serde(default)]
+    arches: Vec<String>,
+    #[serde(default)]
+    min_kernel: Option<String>,
+}
+
+fn native_arches() -> &'static [&'static str] {
+    if cfg!(target_arch = "aarch64") {
+        &["arm64", "aarch64"]
+    } else {
+        &["amd64", "x86_64"]
+    }
+}
+
+fn kernel_at_least(min: &str) -> bool {
+    let rel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let parse = |s: &str| -> (u32, u32) {
+        let mut it = s.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok());
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    };
+    parse(&rel) >= parse(min)
+}
+
+fn oci_action(a: &str, errno: Option<u16>, what: &str) -> Result<SeccompAction, String> {
+    Ok(match a {
+        "SCMP_ACT_ALLOW" => SeccompAction::Allow,
+        "SCMP_ACT_LOG" => SeccompAction::Log,
+        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_PROCESS" | "SCMP_ACT_KILL_THREAD" | "SCMP_ACT_TRAP" => SeccompAction::Kill,
+        "SCMP_ACT_ERRNO" => SeccompAction::Errno(errno.unwrap_or(libc::EPERM as u16)),
+        other => return Err(format!("{what}: action `{other}` is not supported here")),
+    })
+}
+
+fn oci_op(a: &OciArg) -> Result<ArgCond, String> {
+    let (op, mask) = match a.op.as_str() {
+        "SCMP_CMP_EQ" => (ArgOp::Eq, None),
+        "SCMP_CMP_NE" => (ArgOp::Ne, None),
+        "SCMP_CMP_LT" => (ArgOp::Lt, None),
+        "SCMP_CMP_LE" => (ArgOp::Le, None),
+        "SCMP_CMP_GT" => (ArgOp::Gt, None),
+        "SCMP_CMP_GE" => (ArgOp::Ge, None),
+        "SCMP_CMP_MASKED_EQ" => (ArgOp::MaskedEq, Some(a.value)),
+        o => return Err(format!("comparison `{o}` is not supported")),
+    };
+    // MASKED_EQ: (arg & value) == valueTwo.
+    let value = if op == ArgOp::MaskedEq { a.value_two } else { a.value };
+    Ok(ArgCond { index: a.index, op, value, mask })
+}
+
+/// Reads an OCI seccomp profile: (default action, rules that apply here).
+pub fn load(path: &Path) -> Result<(SeccompAction, Vec<SyscallRule>), LaunchError> {
+    let file = path.display().to_string();
+    let err = |msg: String| LaunchError::Oci { file: file.clone(), msg };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let p: OciProfile =
+        serde_json::from_str(&text).map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
+    let default = oci_action(&p.default_action, p.default_errno_ret, "defaultAction").map_err(err)?;
+    let mut rules = Vec::new();
+    for (i, r) in p.syscalls.iter().enumerate() {
+        let inc = r.includes.as_ref();
+        let exc = r.excludes.as_ref();
+        let applies = inc.is_none_or(|f| {
+            f.caps.is_empty()
+                && (f.arches.is_empty() || f.arches.iter().any(|a| native_arches().contains(&a.as_str())))
+                && f.min_kernel.as_deref().is_none_or(kernel_at_least)
+        }) && exc.is_none_or(|f| !f.arches.iter().any(|a| native_arches().contains(&a.as_str())));
+        if !applies {
+            continue;
+        }
+        let what = format!("syscalls[{i}]{}", r.comment.as_deref().map(|c| format!(" ({c})")).unwrap_or_default());
+        let action = oci_action(&r.action, r.errno_ret.or(p.default_errno_ret), &what).map_err(err)?;
+        let args = r.args.iter().flatten().map(oci_op).collect::<Result<Vec<_>, _>>().map_err(|e| err(format!("{what}: {e}")))?;
+        let names: Vec<String> = r
+            .names
+            .iter()
+            .chain(r.name.iter())
+            .filter(|n| crate::profile::seccomp_groups::is_syscall(n))
+            .cloned()
+            .collect();
+        if !names.is_empty() {
+            rules.push(SyscallRule { action, names, args });
+        }
+    }
+    Ok((default, rules))
+}

@@ -1,0 +1,120 @@
+//! Step 8: seccomp, built with libseccomp (no hand-written cBPF). Up to three filters are
+//! stacked and the kernel takes the strictest answer of them:
+//! 1 the always-on anti-escape filter (no new namespaces, no mounts, no BPF, no modules,
+//!   no keyrings; clone3 answers ENOSYS so libc falls back to clone, whose flags are checked);
+//! 2 the profile's `seccomp:` rules;  3 a Docker/OCI seccomp JSON profile.
+//! Syscalls of a foreign architecture (i386, x32) kill the process.
+
+use std::path::Path;
+
+use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+
+use super::error::LaunchError;
+use super::oci;
+use crate::profile::ptrace::PtraceScope;
+use crate::profile::seccomp::{ArgCond, ArgOp, SeccompAction, SyscallRule};
+use crate::rules::RuleSet;
+
+fn serr(what: &str, e: impl std::fmt::Display) -> LaunchError {
+    LaunchError::Seccomp(format!("{what}: {e}"))
+}
+
+/// Filters built but not yet loaded (building can fail; loading changes the process).
+pub struct Filters(Vec<ScmpFilterContext>);
+
+const EPERM: i32 = libc::EPERM;
+
+/// Denied whatever the profile says.
+const ESCAPES: &[&str] = &[
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "fsopen", "fsconfig", "fsmount", "fspick",
+    "move_mount", "open_tree", "mount_setattr", "bpf", "perf_event_open", "kexec_load", "kexec_file_load",
+    "init_module", "finit_module", "delete_module", "keyctl", "add_key", "request_key", "userfaultfd",
+];
+const PTRACE: &[&str] = &["ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd"];
+const CLONE_NEW: &[u64] = &[0x0002_0000, 0x0200_0000, 0x0400_0000, 0x0800_0000, 0x1000_0000, 0x2000_0000, 0x4000_0000];
+
+fn sys(name: &str) -> Result<ScmpSyscall, LaunchError> {
+    ScmpSyscall::from_name(name).map_err(|e| serr(&format!("unknown syscall `{name}`"), e))
+}
+
+fn add(f: &mut ScmpFilterContext, action: ScmpAction, name: &str, conds: &[ScmpArgCompare]) -> Result<(), LaunchError> {
+    let Ok(s) = ScmpSyscall::from_name(name) else { return Ok(()) }; // absent on this arch
+    let r = if conds.is_empty() { f.add_rule(action, s) } else { f.add_rule_conditional(action, s, conds) };
+    r.map(drop).map_err(|e| serr(&format!("rule for {name}"), e))
+}
+
+/// The anti-escape filter.
+pub fn anti_escape(ptrace: PtraceScope) -> Result<ScmpFilterContext, LaunchError> {
+    let mut f = ScmpFilterContext::new(ScmpAction::Allow).map_err(|e| serr("new filter", e))?;
+    f.set_ctl_nnp(false).map_err(|e| serr("nnp", e))?;
+    for name in ESCAPES.iter().chain(if ptrace == PtraceScope::All { PTRACE } else { &[] }) {
+        add(&mut f, ScmpAction::Errno(EPERM), name, &[])?;
+    }
+    add(&mut f, ScmpAction::Errno(libc::ENOSYS), "clone3", &[])?;
+    for &flag in CLONE_NEW {
+        add(&mut f, ScmpAction::Errno(EPERM), "clone", &[ScmpArgCompare::new(0, ScmpCompareOp::MaskedEqual(flag), flag)])?;
+    }
+    Ok(f)
+}
+
+pub fn action(a: SeccompAction) -> ScmpAction {
+    match a {
+        SeccompAction::Allow => ScmpAction::Allow,
+        SeccompAction::Log => ScmpAction::Log,
+        SeccompAction::Kill => ScmpAction::KillProcess,
+        SeccompAction::Errno(n) => ScmpAction::Errno(i32::from(n)),
+    }
+}
+
+fn compare(c: &ArgCond) -> ScmpArgCompare {
+    let op = match c.op {
+        ArgOp::Eq => ScmpCompareOp::Equal,
+        ArgOp::Ne => ScmpCompareOp::NotEqual,
+        ArgOp::Lt => ScmpCompareOp::Less,
+        ArgOp::Le => ScmpCompareOp::LessOrEqual,
+        ArgOp::Gt => ScmpCompareOp::Greater,
+        ArgOp::Ge => ScmpCompareOp::GreaterEqual,
+        ArgOp::MaskedEq => ScmpCompareOp::MaskedEqual(c.mask.unwrap_or(u64::MAX)),
+    };
+    ScmpArgCompare::new(u32::from(c.index), op, c.value)
+}
+
+/// A filter from a default action and rules; rules that repeat the default are skipped
+/// (libseccomp refuses them).
+pub fn build(default: SeccompAction, rules: &[SyscallRule], strict_names: bool) -> Result<ScmpFilterContext, LaunchError> {
+    let def = action(default);
+    let mut f = ScmpFilterContext::new(def).map_err(|e| serr("new filter", e))?;
+    f.set_ctl_nnp(false).map_err(|e| serr("nnp", e))?;
+    for r in rules.iter().filter(|r| action(r.action) != def) {
+        let conds: Vec<_> = r.args.iter().map(compare).collect();
+        for name in &r.names {
+            if strict_names {
+                sys(name)?;
+            }
+            add(&mut f, action(r.action), name, &conds)?;
+        }
+    }
+    Ok(f)
+}
+
+/// Builds every filter for `rules` (+ an OCI file); fails before anything is changed.
+pub fn prepare(rules: &RuleSet, oci_file: Option<&Path>) -> Result<Filters, LaunchError> {
+    let mut v = vec![anti_escape(rules.ptrace)?];
+    let s = &rules.seccomp;
+    if s.default.is_some() || !s.syscalls.is_empty() {
+        v.push(build(s.default.unwrap_or(SeccompAction::Allow), &s.syscalls, true)?);
+    }
+    if let Some(path) = oci_file {
+        let (default, rules) = oci::load(path)?;
+        v.push(build(default, &rules, false)?);
+    }
+    Ok(Filters(v))
+}
+
+/// Loads the filters into the kernel (no_new_privs must already be set).
+pub fn install(filters: Filters) -> Result<(), LaunchError> {
+    for f in &filters.0 {
+        f.load().map_err(|e| serr("loading the filter", e))?;
+    }
+    Ok(())
+}
