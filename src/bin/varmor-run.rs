@@ -33,7 +33,13 @@ fn main() -> std::process::ExitCode {
                     Format::Text => print!("{}", varmor::report::check_text(&rs, &pf)),
                     Format::Json => {
                         let notes = varmor::enforcer::compat::assess(&rs).notes;
-                        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"rules": rs, "compat_notes": notes})).unwrap_or_default());
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(
+                                &serde_json::json!({"rules": rs, "compat_notes": notes})
+                            )
+                            .unwrap_or_default()
+                        );
                     }
                 }
                 0.into()

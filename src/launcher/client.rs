@@ -24,8 +24,10 @@ pub enum ClientError {
 }
 
 fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
-    let s = UnixStream::connect(socket)
-        .map_err(|e| ClientError::Unreachable { path: socket.display().to_string(), msg: e.to_string() })?;
+    let s = UnixStream::connect(socket).map_err(|e| ClientError::Unreachable {
+        path: socket.display().to_string(),
+        msg: e.to_string(),
+    })?;
     let _ = s.set_read_timeout(Some(ANSWER_TIMEOUT));
     let _ = s.set_write_timeout(Some(ANSWER_TIMEOUT));
     Ok(s)
@@ -33,9 +35,16 @@ fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
 
 fn exchange(socket: &Path, req: &Request, with_stderr: bool) -> Result<Response, ClientError> {
     let s = connect(socket)?;
-    let perr = |e: crate::proto::ProtoError| ClientError::Protocol { path: socket.display().to_string(), msg: e.to_string() };
+    let perr = |e: crate::proto::ProtoError| ClientError::Protocol {
+        path: socket.display().to_string(),
+        msg: e.to_string(),
+    };
     let stderr = std::io::stderr();
-    let fds = if with_stderr { vec![stderr.as_raw_fd()] } else { vec![] };
+    let fds = if with_stderr {
+        vec![stderr.as_raw_fd()]
+    } else {
+        vec![]
+    };
     write_frame(&s, req, &fds).map_err(perr)?;
     let (resp, _) = read_frame::<Response>(&s, 0).map_err(perr)?;
     match resp {
@@ -45,18 +54,40 @@ fn exchange(socket: &Path, req: &Request, with_stderr: bool) -> Result<Response,
 }
 
 /// Asks varmord to confine the namespace this process is in; returns (backend, notes).
-pub fn confine(socket: &Path, mnt_ns: u64, rules: &RuleSet, quiet: bool) -> Result<(String, Vec<String>), ClientError> {
-    let req = Request::Confine { version: PROTO_VERSION, mnt_ns, rules: Box::new(rules.clone()), quiet };
+pub fn confine(
+    socket: &Path,
+    mnt_ns: u64,
+    rules: &RuleSet,
+    quiet: bool,
+) -> Result<(String, Vec<String>), ClientError> {
+    let req = Request::Confine {
+        version: PROTO_VERSION,
+        mnt_ns,
+        rules: Box::new(rules.clone()),
+        quiet,
+    };
     match exchange(socket, &req, !quiet)? {
         Response::Confined { backend, notes, .. } => Ok((backend, notes)),
-        other => Err(ClientError::Protocol { path: socket.display().to_string(), msg: format!("unexpected answer {other:?}") }),
+        other => Err(ClientError::Protocol {
+            path: socket.display().to_string(),
+            msg: format!("unexpected answer {other:?}"),
+        }),
     }
 }
 
 /// The caller's live sandboxes.
 pub fn list(socket: &Path) -> Result<Vec<crate::proto::SandboxInfo>, ClientError> {
-    match exchange(socket, &Request::List { version: PROTO_VERSION }, false)? {
+    match exchange(
+        socket,
+        &Request::List {
+            version: PROTO_VERSION,
+        },
+        false,
+    )? {
         Response::Sandboxes { list } => Ok(list),
-        other => Err(ClientError::Protocol { path: socket.display().to_string(), msg: format!("unexpected answer {other:?}") }),
+        other => Err(ClientError::Protocol {
+            path: socket.display().to_string(),
+            msg: format!("unexpected answer {other:?}"),
+        }),
     }
 }

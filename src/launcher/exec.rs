@@ -11,7 +11,11 @@ use super::error::LaunchError;
 /// executable file of that name (or the first holding any file, for a 126 answer).
 pub fn resolve(cmd: &str) -> Result<PathBuf, LaunchError> {
     if cmd.contains('/') {
-        return if Path::new(cmd).exists() { Ok(PathBuf::from(cmd)) } else { Err(LaunchError::NotFound(cmd.into())) };
+        return if Path::new(cmd).exists() {
+            Ok(PathBuf::from(cmd))
+        } else {
+            Err(LaunchError::NotFound(cmd.into()))
+        };
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     let mut found_non_exec = None;
@@ -29,20 +33,29 @@ pub fn resolve(cmd: &str) -> Result<PathBuf, LaunchError> {
 
 /// Replaces this process with `cmd`; returns only the reason it could not.
 pub fn exec(cmd: &[String]) -> LaunchError {
-    let Some(first) = cmd.first() else { return LaunchError::NotFound(String::new()) };
+    let Some(first) = cmd.first() else {
+        return LaunchError::NotFound(String::new());
+    };
     let prog = match resolve(first) {
         Ok(p) => p,
         Err(e) => return e,
     };
     let cstr = |s: &[u8]| CString::new(s).map_err(|_| LaunchError::NotFound(first.clone()));
-    let (Ok(path), Ok(args)) = (cstr(prog.as_os_str().as_bytes()), cmd.iter().map(|a| cstr(a.as_bytes())).collect::<Result<Vec<_>, _>>())
-    else {
+    let (Ok(path), Ok(args)) = (
+        cstr(prog.as_os_str().as_bytes()),
+        cmd.iter()
+            .map(|a| cstr(a.as_bytes()))
+            .collect::<Result<Vec<_>, _>>(),
+    ) else {
         return LaunchError::NotFound(first.clone());
     };
     let err = nix::unistd::execv(&path, &args).unwrap_err();
     let source = std::io::Error::from(err);
     match err {
         nix::errno::Errno::ENOENT => LaunchError::NotFound(first.clone()),
-        _ => LaunchError::CannotExecute { cmd: first.clone(), source },
+        _ => LaunchError::CannotExecute {
+            cmd: first.clone(),
+            source,
+        },
     }
 }

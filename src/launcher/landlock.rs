@@ -8,7 +8,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use landlock::{AccessFs, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, ABI};
+use landlock::{
+    AccessFs, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetStatus, ABI,
+};
 
 use super::error::LaunchError;
 use crate::abi;
@@ -75,19 +78,35 @@ pub fn withheld(rules: &RuleSet) -> Vec<(PathBuf, BitFlags<AccessFs>)> {
         .paths
         .iter()
         .filter(|r| r.action == Action::Deny)
-        .map(|r| (protected_dir(r.pattern.as_str(), r.pattern.kind()), rights_for(r.access.bits())))
+        .map(|r| {
+            (
+                protected_dir(r.pattern.as_str(), r.pattern.kind()),
+                rights_for(r.access.bits()),
+            )
+        })
         .filter(|(_, rights)| !rights.is_empty())
         .collect()
 }
 
-fn add(rs: landlock::RulesetCreated, path: &Path, rights: BitFlags<AccessFs>) -> Result<landlock::RulesetCreated, LaunchError> {
-    let Ok(fd) = PathFd::new(path) else { return Ok(rs) }; // vanished or unreadable: stays denied
+fn add(
+    rs: landlock::RulesetCreated,
+    path: &Path,
+    rights: BitFlags<AccessFs>,
+) -> Result<landlock::RulesetCreated, LaunchError> {
+    let Ok(fd) = PathFd::new(path) else {
+        return Ok(rs);
+    }; // vanished or unreadable: stays denied
     let file_only = !path.is_dir();
-    let rights = if file_only { rights & AccessFs::from_file(LL_ABI) } else { rights };
+    let rights = if file_only {
+        rights & AccessFs::from_file(LL_ABI)
+    } else {
+        rights
+    };
     if rights.is_empty() {
         return Ok(rs);
     }
-    rs.add_rule(PathBeneath::new(fd, rights)).map_err(|e| LaunchError::Landlock(format!("{}: {e}", path.display())))
+    rs.add_rule(PathBeneath::new(fd, rights))
+        .map_err(|e| LaunchError::Landlock(format!("{}: {e}", path.display())))
 }
 
 /// Applies the Landlock domain for `rules` to this process (before execve).
@@ -96,10 +115,21 @@ pub fn apply(rules: &RuleSet) -> Result<LandlockReport, LaunchError> {
     let handled = denied.iter().fold(BitFlags::empty(), |a, (_, r)| a | *r);
     let lerr = |e: landlock::RulesetError| LaunchError::Landlock(e.to_string());
     // With nothing to withhold, a domain that restricts nothing still scopes ptrace.
-    let handled = if handled.is_empty() { BitFlags::from(AccessFs::Execute) } else { handled };
-    let mut rs = Ruleset::default().handle_access(handled).map_err(lerr)?.create().map_err(lerr)?;
+    let handled = if handled.is_empty() {
+        BitFlags::from(AccessFs::Execute)
+    } else {
+        handled
+    };
+    let mut rs = Ruleset::default()
+        .handle_access(handled)
+        .map_err(lerr)?
+        .create()
+        .map_err(lerr)?;
     let withheld_at = |p: &Path| -> BitFlags<AccessFs> {
-        denied.iter().filter(|(d, _)| p.starts_with(d)).fold(BitFlags::empty(), |a, (_, r)| a | *r)
+        denied
+            .iter()
+            .filter(|(d, _)| p.starts_with(d))
+            .fold(BitFlags::empty(), |a, (_, r)| a | *r)
     };
     // Every protected directory and its ancestors form the chain; everything hanging off
     // the chain gets what is not withheld above it.
@@ -112,22 +142,41 @@ pub fn apply(rules: &RuleSet) -> Result<LandlockReport, LaunchError> {
     }
     for a in &chain {
         // Rights withheld nowhere below or at `a` can be granted on `a` as a whole.
-        let below = denied.iter().filter(|(d, _)| d.starts_with(a) || a.starts_with(d)).fold(BitFlags::empty(), |x, (_, r)| x | *r);
+        let below = denied
+            .iter()
+            .filter(|(d, _)| d.starts_with(a) || a.starts_with(d))
+            .fold(BitFlags::empty(), |x, (_, r)| x | *r);
         rs = add(rs, a, handled & !below)?;
-        let Ok(children) = std::fs::read_dir(a) else { continue };
-        for c in children.flatten().map(|e| e.path()).filter(|c| !chain.contains(c)) {
+        let Ok(children) = std::fs::read_dir(a) else {
+            continue;
+        };
+        for c in children
+            .flatten()
+            .map(|e| e.path())
+            .filter(|c| !chain.contains(c))
+        {
             rs = add(rs, &c, handled & !withheld_at(&c))?;
         }
     }
     let status = rs.restrict_self().map_err(lerr)?;
     if status.ruleset == RulesetStatus::NotEnforced {
-        return Err(LaunchError::Landlock("the kernel does not enforce Landlock; the rules cannot be kept".into()));
+        return Err(LaunchError::Landlock(
+            "the kernel does not enforce Landlock; the rules cannot be kept".into(),
+        ));
     }
     let notes = denied
         .iter()
-        .map(|(d, r)| format!("Landlock: {r:?} withheld in {} and for entries directly in its ancestors", d.display()))
+        .map(|(d, r)| {
+            format!(
+                "Landlock: {r:?} withheld in {} and for entries directly in its ancestors",
+                d.display()
+            )
+        })
         .collect();
-    Ok(LandlockReport { status: format!("{:?}", status.ruleset), notes })
+    Ok(LandlockReport {
+        status: format!("{:?}", status.ruleset),
+        notes,
+    })
 }
 
 #[cfg(test)]
@@ -135,10 +184,22 @@ mod tests {
     use super::*;
     #[test]
     fn protected_dirs() {
-        assert_eq!(protected_dir("/tmp/x/link", PatternKind::Exact), PathBuf::from("/tmp/x"));
-        assert_eq!(protected_dir("/etc/", PatternKind::Prefix), PathBuf::from("/etc"));
-        assert_eq!(protected_dir("/home/*/.ssh/**", PatternKind::Glob), PathBuf::from("/home"));
-        assert_eq!(protected_dir("**/curl", PatternKind::Suffix), PathBuf::from("/"));
+        assert_eq!(
+            protected_dir("/tmp/x/link", PatternKind::Exact),
+            PathBuf::from("/tmp/x")
+        );
+        assert_eq!(
+            protected_dir("/etc/", PatternKind::Prefix),
+            PathBuf::from("/etc")
+        );
+        assert_eq!(
+            protected_dir("/home/*/.ssh/**", PatternKind::Glob),
+            PathBuf::from("/home")
+        );
+        assert_eq!(
+            protected_dir("**/curl", PatternKind::Suffix),
+            PathBuf::from("/")
+        );
         assert_eq!(protected_dir("/x", PatternKind::Exact), PathBuf::from("/"));
     }
 }

@@ -20,14 +20,29 @@ pub fn enter_sandbox_namespace() -> Result<u64, LaunchError> {
     if uid.is_root() {
         unshare(CloneFlags::CLONE_NEWNS).map_err(|e| ns_err("unshare(CLONE_NEWNS)", e))?;
     } else {
-        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
-            .map_err(|e| ns_err("unshare(CLONE_NEWUSER|CLONE_NEWNS) (are unprivileged user namespaces enabled?)", e))?;
-        std::fs::write("/proc/self/setgroups", "deny").map_err(|e| ns_err("/proc/self/setgroups", e))?;
-        std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1\n")).map_err(|e| ns_err("/proc/self/uid_map", e))?;
-        std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1\n")).map_err(|e| ns_err("/proc/self/gid_map", e))?;
+        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS).map_err(|e| {
+            ns_err(
+                "unshare(CLONE_NEWUSER|CLONE_NEWNS) (are unprivileged user namespaces enabled?)",
+                e,
+            )
+        })?;
+        std::fs::write("/proc/self/setgroups", "deny")
+            .map_err(|e| ns_err("/proc/self/setgroups", e))?;
+        std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1\n"))
+            .map_err(|e| ns_err("/proc/self/uid_map", e))?;
+        std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1\n"))
+            .map_err(|e| ns_err("/proc/self/gid_map", e))?;
     }
     // Nothing the sandbox does to its mounts may propagate back to the host.
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(|e| ns_err("making mounts private", e))?;
-    std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino()).map_err(|e| ns_err("stat /proc/self/ns/mnt", e))
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| ns_err("making mounts private", e))?;
+    std::fs::metadata("/proc/self/ns/mnt")
+        .map(|m| m.ino())
+        .map_err(|e| ns_err("stat /proc/self/ns/mnt", e))
 }

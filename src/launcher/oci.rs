@@ -77,9 +77,13 @@ fn native_arches() -> &'static [&'static str] {
 }
 
 fn kernel_at_least(min: &str) -> bool {
-    let rel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let rel = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
     let parse = |s: &str| -> (u32, u32) {
-        let mut it = s.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok());
+        let mut it = s
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok());
         (it.next().unwrap_or(0), it.next().unwrap_or(0))
     };
     parse(&rel) >= parse(min)
@@ -89,7 +93,9 @@ fn oci_action(a: &str, errno: Option<u16>, what: &str) -> Result<SeccompAction, 
     Ok(match a {
         "SCMP_ACT_ALLOW" => SeccompAction::Allow,
         "SCMP_ACT_LOG" => SeccompAction::Log,
-        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_PROCESS" | "SCMP_ACT_KILL_THREAD" | "SCMP_ACT_TRAP" => SeccompAction::Kill,
+        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_PROCESS" | "SCMP_ACT_KILL_THREAD" | "SCMP_ACT_TRAP" => {
+            SeccompAction::Kill
+        }
         "SCMP_ACT_ERRNO" => SeccompAction::Errno(errno.unwrap_or(libc::EPERM as u16)),
         other => return Err(format!("{what}: action `{other}` is not supported here")),
     })
@@ -107,33 +113,66 @@ fn oci_op(a: &OciArg) -> Result<ArgCond, String> {
         o => return Err(format!("comparison `{o}` is not supported")),
     };
     // MASKED_EQ: (arg & value) == valueTwo.
-    let value = if op == ArgOp::MaskedEq { a.value_two } else { a.value };
-    Ok(ArgCond { index: a.index, op, value, mask })
+    let value = if op == ArgOp::MaskedEq {
+        a.value_two
+    } else {
+        a.value
+    };
+    Ok(ArgCond {
+        index: a.index,
+        op,
+        value,
+        mask,
+    })
 }
 
 /// Reads an OCI seccomp profile: (default action, rules that apply here).
 pub fn load(path: &Path) -> Result<(SeccompAction, Vec<SyscallRule>), LaunchError> {
     let file = path.display().to_string();
-    let err = |msg: String| LaunchError::Oci { file: file.clone(), msg };
+    let err = |msg: String| LaunchError::Oci {
+        file: file.clone(),
+        msg,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let p: OciProfile =
-        serde_json::from_str(&text).map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
-    let default = oci_action(&p.default_action, p.default_errno_ret, "defaultAction").map_err(err)?;
+    let p: OciProfile = serde_json::from_str(&text)
+        .map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
+    let default =
+        oci_action(&p.default_action, p.default_errno_ret, "defaultAction").map_err(err)?;
     let mut rules = Vec::new();
     for (i, r) in p.syscalls.iter().enumerate() {
         let inc = r.includes.as_ref();
         let exc = r.excludes.as_ref();
         let applies = inc.is_none_or(|f| {
             f.caps.is_empty()
-                && (f.arches.is_empty() || f.arches.iter().any(|a| native_arches().contains(&a.as_str())))
+                && (f.arches.is_empty()
+                    || f.arches
+                        .iter()
+                        .any(|a| native_arches().contains(&a.as_str())))
                 && f.min_kernel.as_deref().is_none_or(kernel_at_least)
-        }) && exc.is_none_or(|f| !f.arches.iter().any(|a| native_arches().contains(&a.as_str())));
+        }) && exc.is_none_or(|f| {
+            !f.arches
+                .iter()
+                .any(|a| native_arches().contains(&a.as_str()))
+        });
         if !applies {
             continue;
         }
-        let what = format!("syscalls[{i}]{}", r.comment.as_deref().map(|c| format!(" ({c})")).unwrap_or_default());
-        let action = oci_action(&r.action, r.errno_ret.or(p.default_errno_ret), &what).map_err(err)?;
-        let args = r.args.iter().flatten().map(oci_op).collect::<Result<Vec<_>, _>>().map_err(|e| err(format!("{what}: {e}")))?;
+        let what = format!(
+            "syscalls[{i}]{}",
+            r.comment
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        );
+        let action =
+            oci_action(&r.action, r.errno_ret.or(p.default_errno_ret), &what).map_err(err)?;
+        let args = r
+            .args
+            .iter()
+            .flatten()
+            .map(oci_op)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(format!("{what}: {e}")))?;
         let names: Vec<String> = r
             .names
             .iter()
@@ -142,7 +181,11 @@ pub fn load(path: &Path) -> Result<(SeccompAction, Vec<SyscallRule>), LaunchErro
             .cloned()
             .collect();
         if !names.is_empty() {
-            rules.push(SyscallRule { action, names, args });
+            rules.push(SyscallRule {
+                action,
+                names,
+                args,
+            });
         }
     }
     Ok((default, rules))

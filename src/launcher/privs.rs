@@ -38,7 +38,10 @@ pub fn drop_all() -> Result<(), LaunchError> {
     for cap in caps::all() {
         // EINVAL: a capability this kernel does not know; nothing to drop.
         if let Err(e) = caps::drop(None, CapSet::Bounding, cap) {
-            if caps::read(None, CapSet::Bounding).map(|b| b.contains(&cap)).unwrap_or(false) {
+            if caps::read(None, CapSet::Bounding)
+                .map(|b| b.contains(&cap))
+                .unwrap_or(false)
+            {
                 return Err(perr(&format!("dropping {cap} from the bounding set"), e));
             }
         }

@@ -57,17 +57,27 @@ fn confine_and_exec(cli: &RunCli, profile: &str) -> Result<std::convert::Infalli
         rules.mode = Mode::Complain;
     }
     // Seccomp input is read before anything changes, so a bad file changes nothing.
-    let oci: Option<PathBuf> = cli.seccomp.clone().or_else(|| rules.seccomp.oci.as_ref().map(PathBuf::from));
+    let oci: Option<PathBuf> = cli
+        .seccomp
+        .clone()
+        .or_else(|| rules.seccomp.oci.as_ref().map(PathBuf::from));
     let filters = seccomp::prepare(&rules, oci.as_deref())?;
     let mut wire = rules.clone();
     wire.seccomp = Default::default();
 
     let mnt_ns = ns::enter_sandbox_namespace()?;
     let (_backend, notes) = client::confine(&cli.socket, mnt_ns, &wire, cli.quiet)?;
-    let unenforced: Vec<String> = notes.iter().filter(|n| n.starts_with("NOT ENFORCED")).cloned().collect();
+    let unenforced: Vec<String> = notes
+        .iter()
+        .filter(|n| n.starts_with("NOT ENFORCED"))
+        .cloned()
+        .collect();
     if !unenforced.is_empty() {
         if !cli.allow_partial {
-            return Err(RunError::Partial { profile: rules.profile.clone(), rules: unenforced });
+            return Err(RunError::Partial {
+                profile: rules.profile.clone(),
+                rules: unenforced,
+            });
         }
         for n in &unenforced {
             eprintln!("varmor-run: --allow-partial: {n}");

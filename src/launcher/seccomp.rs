@@ -26,33 +26,92 @@ const EPERM: i32 = libc::EPERM;
 
 /// Denied whatever the profile says.
 const ESCAPES: &[&str] = &[
-    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "fsopen", "fsconfig", "fsmount", "fspick",
-    "move_mount", "open_tree", "mount_setattr", "bpf", "perf_event_open", "kexec_load", "kexec_file_load",
-    "init_module", "finit_module", "delete_module", "keyctl", "add_key", "request_key", "userfaultfd",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
+    "bpf",
+    "perf_event_open",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
 ];
-const PTRACE: &[&str] = &["ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd"];
-const CLONE_NEW: &[u64] = &[0x0002_0000, 0x0200_0000, 0x0400_0000, 0x0800_0000, 0x1000_0000, 0x2000_0000, 0x4000_0000];
+const PTRACE: &[&str] = &[
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+];
+const CLONE_NEW: &[u64] = &[
+    0x0002_0000,
+    0x0200_0000,
+    0x0400_0000,
+    0x0800_0000,
+    0x1000_0000,
+    0x2000_0000,
+    0x4000_0000,
+];
 
 fn sys(name: &str) -> Result<ScmpSyscall, LaunchError> {
     ScmpSyscall::from_name(name).map_err(|e| serr(&format!("unknown syscall `{name}`"), e))
 }
 
-fn add(f: &mut ScmpFilterContext, action: ScmpAction, name: &str, conds: &[ScmpArgCompare]) -> Result<(), LaunchError> {
-    let Ok(s) = ScmpSyscall::from_name(name) else { return Ok(()) }; // absent on this arch
-    let r = if conds.is_empty() { f.add_rule(action, s) } else { f.add_rule_conditional(action, s, conds) };
-    r.map(drop).map_err(|e| serr(&format!("rule for {name}"), e))
+fn add(
+    f: &mut ScmpFilterContext,
+    action: ScmpAction,
+    name: &str,
+    conds: &[ScmpArgCompare],
+) -> Result<(), LaunchError> {
+    let Ok(s) = ScmpSyscall::from_name(name) else {
+        return Ok(());
+    }; // absent on this arch
+    let r = if conds.is_empty() {
+        f.add_rule(action, s)
+    } else {
+        f.add_rule_conditional(action, s, conds)
+    };
+    r.map(drop)
+        .map_err(|e| serr(&format!("rule for {name}"), e))
 }
 
 /// The anti-escape filter.
 pub fn anti_escape(ptrace: PtraceScope) -> Result<ScmpFilterContext, LaunchError> {
     let mut f = ScmpFilterContext::new(ScmpAction::Allow).map_err(|e| serr("new filter", e))?;
     f.set_ctl_nnp(false).map_err(|e| serr("nnp", e))?;
-    for name in ESCAPES.iter().chain(if ptrace == PtraceScope::All { PTRACE } else { &[] }) {
+    for name in ESCAPES.iter().chain(if ptrace == PtraceScope::All {
+        PTRACE
+    } else {
+        &[]
+    }) {
         add(&mut f, ScmpAction::Errno(EPERM), name, &[])?;
     }
     add(&mut f, ScmpAction::Errno(libc::ENOSYS), "clone3", &[])?;
     for &flag in CLONE_NEW {
-        add(&mut f, ScmpAction::Errno(EPERM), "clone", &[ScmpArgCompare::new(0, ScmpCompareOp::MaskedEqual(flag), flag)])?;
+        add(
+            &mut f,
+            ScmpAction::Errno(EPERM),
+            "clone",
+            &[ScmpArgCompare::new(
+                0,
+                ScmpCompareOp::MaskedEqual(flag),
+                flag,
+            )],
+        )?;
     }
     Ok(f)
 }
@@ -81,7 +140,11 @@ fn compare(c: &ArgCond) -> ScmpArgCompare {
 
 /// A filter from a default action and rules; rules that repeat the default are skipped
 /// (libseccomp refuses them).
-pub fn build(default: SeccompAction, rules: &[SyscallRule], strict_names: bool) -> Result<ScmpFilterContext, LaunchError> {
+pub fn build(
+    default: SeccompAction,
+    rules: &[SyscallRule],
+    strict_names: bool,
+) -> Result<ScmpFilterContext, LaunchError> {
     let def = action(default);
     let mut f = ScmpFilterContext::new(def).map_err(|e| serr("new filter", e))?;
     f.set_ctl_nnp(false).map_err(|e| serr("nnp", e))?;
@@ -102,7 +165,11 @@ pub fn prepare(rules: &RuleSet, oci_file: Option<&Path>) -> Result<Filters, Laun
     let mut v = vec![anti_escape(rules.ptrace)?];
     let s = &rules.seccomp;
     if s.default.is_some() || !s.syscalls.is_empty() {
-        v.push(build(s.default.unwrap_or(SeccompAction::Allow), &s.syscalls, true)?);
+        v.push(build(
+            s.default.unwrap_or(SeccompAction::Allow),
+            &s.syscalls,
+            true,
+        )?);
     }
     if let Some(path) = oci_file {
         let (default, rules) = oci::load(path)?;

@@ -24,7 +24,9 @@ pub fn need_root(test: &str) -> Option<()> {
     if is_root() {
         Some(())
     } else {
-        eprintln!("SKIP {test}: needs root (varmord loads BPF programs and answers fanotify events)");
+        eprintln!(
+            "SKIP {test}: needs root (varmord loads BPF programs and answers fanotify events)"
+        );
         None
     }
 }
@@ -34,7 +36,11 @@ pub fn manifest() -> PathBuf {
 }
 
 pub fn profile(name: &str) -> String {
-    manifest().join("profiles.d").join(format!("{name}.yaml")).display().to_string()
+    manifest()
+        .join("profiles.d")
+        .join(format!("{name}.yaml"))
+        .display()
+        .to_string()
 }
 
 pub struct Daemon {
@@ -55,24 +61,49 @@ impl Daemon {
     pub fn start_with(extra: &[&str]) -> Daemon {
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let tag = format!("varmor-test-{}-{n}", std::process::id());
-        let dir = tempfile::Builder::new().prefix("varmor-test").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("varmor-test")
+            .tempdir()
+            .expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let socket = dir.path().join("varmord.sock");
         let log = dir.path().join("varmord.log");
         let pin_dir = PathBuf::from("/sys/fs/bpf").join(&tag);
-        let cgroup = varmor::daemon::cgroup::cgroup2_mount().expect("cgroup2 mounted").join(&tag);
+        let cgroup = varmor::daemon::cgroup::cgroup2_mount()
+            .expect("cgroup2 mounted")
+            .join(&tag);
         let child = Command::new(env!("CARGO_BIN_EXE_varmord"))
-            .args(["--socket", socket.to_str().unwrap(), "--pin-dir", pin_dir.to_str().unwrap()])
-            .args(["--cgroup-root", cgroup.to_str().unwrap(), "--log", log.to_str().unwrap()])
+            .args([
+                "--socket",
+                socket.to_str().unwrap(),
+                "--pin-dir",
+                pin_dir.to_str().unwrap(),
+            ])
+            .args([
+                "--cgroup-root",
+                cgroup.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn varmord");
-        let d = Daemon { child: Some(child), socket, pin_dir, cgroup, log, dir };
+        let d = Daemon {
+            child: Some(child),
+            socket,
+            pin_dir,
+            cgroup,
+            log,
+            dir,
+        };
         let t = Instant::now();
         while !d.socket.exists() {
-            assert!(t.elapsed() < Duration::from_secs(30), "varmord did not create its socket");
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "varmord did not create its socket"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         d
@@ -91,14 +122,20 @@ impl Daemon {
     pub fn run_as_user(&self, args: &[&str]) -> Output {
         let (uid, gid) = test_user();
         let mut c = self.cmd(args);
-        c.uid(uid).gid(gid).env("HOME", format!("/home/{TEST_USER}")).env_remove("XDG_CONFIG_HOME");
+        c.uid(uid)
+            .gid(gid)
+            .env("HOME", format!("/home/{TEST_USER}"))
+            .env_remove("XDG_CONFIG_HOME");
         c.current_dir("/");
         c.output().expect("run varmor-run as user")
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_varmor-run"));
-        c.arg("--socket").arg(&self.socket).args(args).stdin(Stdio::null());
+        c.arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .stdin(Stdio::null());
         c
     }
 
@@ -130,7 +167,9 @@ impl Drop for Daemon {
 pub fn test_user() -> (u32, u32) {
     let lookup = || nix::unistd::User::from_name(TEST_USER).ok().flatten();
     if lookup().is_none() {
-        let _ = Command::new("useradd").args(["--create-home", "--shell", "/bin/sh", TEST_USER]).status();
+        let _ = Command::new("useradd")
+            .args(["--create-home", "--shell", "/bin/sh", TEST_USER])
+            .status();
     }
     let u = lookup().expect("test user exists");
     (u.uid.as_raw(), u.gid.as_raw())

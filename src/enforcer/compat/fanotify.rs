@@ -219,14 +219,6 @@ impl Answerer {
             denied = verdict.denies(req);
         }
         let enforce = self.mode == Mode::Enforce;
-        let response = if denied.is_some() && enforce {
-            Response::FAN_DENY
-        } else {
-            Response::FAN_ALLOW
-        };
-        if let Err(e) = group.write_response(FanotifyResponse::new(fd, response)) {
-            log::error!("fanotify response: {e}");
-        }
         let what = || {
             if req == Access::EXEC {
                 "exec".to_string()
@@ -264,6 +256,15 @@ impl Answerer {
                 | MarkFlags::FAN_MARK_IGNORED_SURV_MODIFY;
             let mask = MaskFlags::FAN_OPEN_PERM | MaskFlags::FAN_OPEN_EXEC_PERM;
             let _ = group.mark::<str>(flags, mask, Some(fd.as_raw_fd()), None);
+        }
+        // Answered after the line is written, so the line comes before the program's own error.
+        let response = if denied.is_some() && enforce {
+            Response::FAN_DENY
+        } else {
+            Response::FAN_ALLOW
+        };
+        if let Err(e) = group.write_response(FanotifyResponse::new(fd, response)) {
+            log::error!("fanotify response: {e}");
         }
     }
 
