@@ -7,6 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use libbpf_rs::MapCore;
 
 fn fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -31,7 +32,7 @@ fn sandboxes(d: &Daemon) -> usize {
 
 fn settle(d: &Daemon) {
     let t = Instant::now();
-    while sandboxes(d) > 0 && t.elapsed() < Duration::from_secs(20) {
+    while (sandboxes(d) > 0 || cgroups(d) > 0) && t.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -56,7 +57,7 @@ fn a_thousand_sandboxes_leave_nothing_behind() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     // Warm up, then measure from a steady state.
-    for _ in 0..20 {
+    for _ in 0..100 {
         assert!(d
             .run(&["--profile", &profile("nocurl"), "--quiet", "--", "true"])
             .status
@@ -93,18 +94,29 @@ fn a_hundred_concurrent_launches_succeed() {
         return;
     };
     let d = Daemon::start();
-    let mut kids: Vec<_> = (0..100)
+    let kids: Vec<_> = (0..100)
         .map(|_| {
             d.cmd(&["--profile", &profile("base"), "--quiet", "--", "true"])
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    let failed = kids
-        .iter_mut()
-        .filter(|k| !k.wait().unwrap().success())
-        .count();
-    assert_eq!(failed, 0, "{failed} of 100 concurrent launches failed");
+    let outs: Vec<_> = kids
+        .into_iter()
+        .map(|k| k.wait_with_output().unwrap())
+        .collect();
+    let failed: Vec<_> = outs
+        .iter()
+        .filter(|o| !o.status.success())
+        .map(stderr)
+        .collect();
+    let failed = (failed.len(), failed.first().cloned().unwrap_or_default());
+    assert_eq!(
+        failed.0, 0,
+        "{} of 100 concurrent launches failed, e.g.: {}",
+        failed.0, failed.1
+    );
     settle(&d);
     assert_eq!(cgroups(&d), 0);
 }

@@ -8,6 +8,10 @@ fn main() -> std::process::ExitCode {
         .format_target(false)
         .init();
     let cli = DaemonCli::parse();
+    // One handler thread per connection: cap glibc's per-thread malloc arenas so RSS
+    // stays flat under bursts of launches.
+    // SAFETY: mallopt only sets an allocator tunable; called before any other thread.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
     if !log::log_enabled!(log::Level::Debug) {
         // The LSM probe's expected refusal would otherwise print libbpf's load log.
         libbpf_rs::set_print(None);

@@ -97,8 +97,10 @@ impl Maps {
 
     /// Writes every entry of one namespace, or none: on any failure what was written is
     /// deleted again and the error names the map. A namespace that already has a v_ns
-    /// entry is refused; leftovers of an earlier sandbox with the same inode are removed
-    /// first, so a reused inode never inherits old rules.
+    /// entry is refused. Constant in the number of other namespaces: leftovers of an
+    /// earlier sandbox cannot exist, because varmord holds a namespace's fd (so its inode
+    /// cannot be reused) until `clear` has deleted its keys, and a varmord that starts
+    /// over maps left by a crash purges them first (`purge_all`).
     pub fn populate(&self, e: &MapEntries) -> Result<(), BpfError> {
         if self.maps[0]
             .lookup(e.inode.as_bytes(), MapFlags::ANY)
@@ -107,7 +109,6 @@ impl Maps {
         {
             return Err(BpfError::AlreadyConfined(e.inode));
         }
-        self.purge_ns(e.inode)?;
         let all = Self::all_entries(e);
         for (i, (m, k, v)) in all.iter().enumerate() {
             if let Err(source) = self.maps[*m].update(k, v, MapFlags::NO_EXIST) {
@@ -124,15 +125,36 @@ impl Maps {
         Ok(())
     }
 
-    /// Deletes every key of `e`'s namespace (v_ns first, so the kernel stops consulting
-    /// the rest at once), then sweeps the maps for anything of it still there.
+    /// Deletes every key of `e`'s namespace, v_ns first so the kernel stops consulting
+    /// the rest at once. Costs one delete per entry, whatever else the maps hold.
     pub fn clear(&self, e: &MapEntries) -> Result<(), BpfError> {
         let mut all = Self::all_entries(e);
         all.rotate_right(1);
         for (m, k, _) in &all {
-            let _ = self.maps[*m].delete(k);
+            self.maps[*m].delete(k).map_err(bpf_err(format!(
+                "deleting an entry of namespace {} from {}",
+                e.inode, MAP_NAMES[*m]
+            )))?;
         }
-        self.purge_ns(e.inode)
+        Ok(())
+    }
+
+    /// Deletes every entry of every namespace (a varmord starting over a crashed one's maps).
+    pub fn purge_all(&self) -> Result<usize, BpfError> {
+        let mut n = 0;
+        for (m, map) in self
+            .maps
+            .iter()
+            .enumerate()
+            .filter(|(m, _)| MAP_NAMES[*m] != "v_events")
+        {
+            for k in map.keys().collect::<Vec<_>>() {
+                map.delete(&k)
+                    .map_err(bpf_err(format!("purging {}", MAP_NAMES[m])))?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     fn ns_keys(&self, ns: u32) -> Vec<(usize, Vec<u8>)> {

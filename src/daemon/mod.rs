@@ -7,6 +7,7 @@ pub mod guard;
 pub mod handler;
 pub mod peer;
 pub mod registry;
+pub mod sysctl;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
@@ -19,7 +20,6 @@ use thiserror::Error;
 
 use crate::cli::{BackendChoice, DaemonCli};
 use crate::enforcer::{compat::Compat, lsm::Lsm, Denial, Enforcer};
-use crate::proto::{write_frame, RefuseCode, Response};
 use handler::Shared;
 
 /// Connections served at once; more get an immediate `limit` refusal.
@@ -108,6 +108,7 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
         cgroup::remove(&stale);
     }
     let enforcer = pick_backend(cli, &cgroup_root)?;
+    let raised = sysctl::raise_fanotify_groups(registry::SANDBOXES_TOTAL as u64 + 64);
     let log_file = match &cli.log {
         Some(p) => Some(
             std::fs::OpenOptions::new()
@@ -179,24 +180,34 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
     }
     let _ = std::fs::remove_dir(&cli.pin_dir);
     let _ = std::fs::remove_dir(&cgroup_root);
+    if let Some(r) = raised {
+        r.restore();
+    }
     eprintln!("varmord: stopped");
     Ok(())
 }
 
 fn serve(shared: &Arc<Shared>, listener: &UnixListener) {
+    use std::os::fd::AsFd;
     let busy = Arc::new(AtomicUsize::new(0));
     while !STOP.load(Ordering::SeqCst) {
+        // At the bound, leave new connections in the kernel's listen backlog until a
+        // handler finishes (each is bounded by the request timeout).
+        if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        let mut fds = [nix::poll::PollFd::new(
+            listener.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        if !matches!(nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16)), Ok(n) if n > 0)
+        {
+            continue;
+        }
         match listener.accept() {
             Ok((sock, _)) => {
                 let _ = sock.set_nonblocking(false);
-                if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    let r = Response::Refused {
-                        code: RefuseCode::Limit,
-                        message: "varmord is busy; try again".into(),
-                    };
-                    let _ = write_frame(&sock, &r, &[]);
-                    continue;
-                }
                 busy.fetch_add(1, Ordering::SeqCst);
                 let (s, b) = (shared.clone(), busy.clone());
                 let spawned = std::thread::Builder::new()
@@ -209,9 +220,7 @@ fn serve(shared: &Arc<Shared>, listener: &UnixListener) {
                     busy.fetch_sub(1, Ordering::SeqCst);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => {
                 log::error!("accept: {e}");
                 std::thread::sleep(Duration::from_millis(50));
@@ -236,7 +245,9 @@ fn reap_loop(shared: &Shared) {
 }
 
 fn finish(shared: &Shared, mut sb: registry::Sandbox) {
+    let t = std::time::Instant::now();
     sb.confinement.release();
+    let released = t.elapsed();
     if let Some(g) = &shared.guard {
         g.lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -244,9 +255,10 @@ fn finish(shared: &Shared, mut sb: registry::Sandbox) {
     }
     cgroup::remove(&sb.cgroup);
     log::info!(
-        "sandbox {}: ended, {} denials",
+        "sandbox {}: ended, {} denials (released in {released:?}, cleaned in {:?})",
         sb.id,
-        sb.sink.count.load(Ordering::Relaxed)
+        sb.sink.count.load(Ordering::Relaxed),
+        t.elapsed()
     );
 }
 

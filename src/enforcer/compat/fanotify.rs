@@ -26,6 +26,8 @@ use crate::rules::Mode;
 /// the group (the kernel then drops every mark of it).
 pub struct FileGuard {
     stop: Arc<AtomicBool>,
+    /// Closing this wakes the answer thread at once (its read end sees POLLHUP).
+    wake: Option<std::os::fd::OwnedFd>,
     thread: Option<JoinHandle<()>>,
     group: Arc<Fanotify>,
     pub marked_mounts: usize,
@@ -41,6 +43,7 @@ impl FileGuard {
 impl Drop for FileGuard {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.wake = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -147,14 +150,17 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
         multi_mount_devs: multi,
         report,
     };
+    let (wake_rx, wake) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| EnforceError::Setup(format!("pipe: {e}")))?;
     let (g, s) = (group.clone(), stop.clone());
     let thread = std::thread::Builder::new()
         .name(format!("fan-{}", ctx.id))
         .stack_size(256 * 1024)
-        .spawn(move || answerer.run(&g, &s))
+        .spawn(move || answerer.run(&g, &s, &wake_rx))
         .map_err(|e| EnforceError::Setup(format!("spawning the answer thread: {e}")))?;
     Ok(FileGuard {
         stop,
+        wake: Some(wake),
         thread: Some(thread),
         group,
         marked_mounts: marked,
@@ -170,10 +176,14 @@ struct Answerer {
 }
 
 impl Answerer {
-    fn run(&self, group: &Fanotify, stop: &AtomicBool) {
+    fn run(&self, group: &Fanotify, stop: &AtomicBool, wake: &std::os::fd::OwnedFd) {
         while !stop.load(Ordering::SeqCst) {
-            let mut fds = [PollFd::new(group.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::from(200u16)) {
+            let mut fds = [
+                PollFd::new(group.as_fd(), PollFlags::POLLIN),
+                PollFd::new(wake.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) if fds[1].any().unwrap_or(true) => return,
                 Ok(0) => continue,
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,

@@ -24,6 +24,13 @@ pub struct Compat {
 impl Compat {
     pub fn new(pin_dir: &Path, cgroup: &Path) -> Result<Compat, EnforceError> {
         let maps = Arc::new(Maps::open(pin_dir).map_err(|e| EnforceError::Maps(e.to_string()))?);
+        // Entries pinned by a varmord that crashed belong to sandboxes its guard killed:
+        // none may survive into a namespace that reuses their inode.
+        match maps.purge_all() {
+            Ok(0) => {}
+            Ok(n) => log::warn!("removed {n} map entries left by an earlier varmord"),
+            Err(e) => return Err(EnforceError::Maps(e.to_string())),
+        }
         let net =
             NetHooks::attach(pin_dir, cgroup).map_err(|e| EnforceError::Setup(e.to_string()))?;
         Ok(Compat { maps, _net: net })
