@@ -1,0 +1,12 @@
+complete -c varmord -l socket -d 'Socket to listen on (mode 0666: any local user may confine itself)' -r -F
+complete -c varmord -l pin-dir -d 'bpffs directory for pinned programs and maps (bpffs is mounted when absent)' -r -F
+complete -c varmord -l backend -d 'Enforcement backend' -r -f -a "auto\t'bpf-lsm where the kernel lets LSM programs attach, compat otherwise'
+bpf-lsm\t'BPF LSM programs (the model)'
+compat\t'fanotify + Landlock + cgroup BPF (kernels without a usable BPF LSM)'"
+complete -c varmord -l log -d 'Also append every denial line to this file' -r -F
+complete -c varmord -l cgroup-root -d 'cgroup2 directory under which each sandbox gets its own cgroup' -r -F
+complete -c varmord -l format -d 'Output format for --probe' -r -f -a "text\t''
+json\t''"
+complete -c varmord -l probe -d 'Report what this kernel offers and which backend `auto` picks, then exit'
+complete -c varmord -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c varmord -s V -l version -d 'Print version'
