@@ -23,7 +23,7 @@ _varmor__run() {
 
     case "${cmd}" in
         varmor__run)
-            opts="-p -q -h -V --profile --check --list --socket --allow-partial --complain --quiet --seccomp --format --help --version"
+            opts="-p -q -h -V --profile --check --list --ps --shell-init --desktop --learn --socket --allow-partial --complain --quiet --seccomp --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -38,6 +38,18 @@ _varmor__run() {
                     return 0
                     ;;
                 --check)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shell-init)
+                    COMPREPLY=($(compgen -W "bash zsh fish" -- "${cur}"))
+                    return 0
+                    ;;
+                --desktop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --learn)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

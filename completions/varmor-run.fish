@@ -1,10 +1,16 @@
-complete -c varmor-run -s p -l profile -d 'Confine CMD with this profile (a name from the profile directories, or a path)' -r
+complete -c varmor-run -s p -l profile -d 'Confine CMD with this profile (a name from the profile directories, or a path). With --desktop install: the profile the application starts under; with --learn: a profile to start from' -r
 complete -c varmor-run -l check -d 'Validate a profile and print its compiled rules; exit 0 when it is valid' -r
+complete -c varmor-run -l shell-init -d 'Print aliases that run each profile\'s `wraps:` commands confined, for this shell (e.g. `eval "$(varmor-run --shell-init bash)"`)' -r -f -a "bash\t''
+zsh\t''
+fish\t''"
+complete -c varmor-run -l desktop -d 'Manage per-user .desktop overrides that start APP confined: `install APP`, `remove APP`, `list`. The profile is --profile, else one named like APP' -r
+complete -c varmor-run -l learn -d 'Run CMD with every access audited, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT' -r -F
 complete -c varmor-run -l socket -d 'varmord\'s socket' -r -F
 complete -c varmor-run -l seccomp -d 'Also apply this Docker/OCI seccomp JSON profile' -r -F
 complete -c varmor-run -l format -d 'Output format for --check and --list' -r -f -a "text\t''
 json\t''"
 complete -c varmor-run -l list -d 'List every profile found, where it came from, and its description'
+complete -c varmor-run -l ps -d 'List your live sandboxes (root: everyone\'s): pid, profile, backend, uptime, denials'
 complete -c varmor-run -l allow-partial -d 'Run even where the backend cannot enforce every rule; print what is not enforced'
 complete -c varmor-run -l complain -d 'Log what the profile would deny, deny nothing'
 complete -c varmor-run -s q -l quiet -d 'No denial lines on this terminal (they still go to varmord\'s log)'

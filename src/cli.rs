@@ -14,17 +14,26 @@ Examples:
   varmor-run --profile no-secrets -- npm install
   varmor-run --check base                      show what a profile compiles to
   varmor-run --list                            every profile found, and where
-  alias curl='varmor-run --profile nonet -- curl'
+  varmor-run --ps                              your live sandboxes and their denials
+  eval \"$(varmor-run --shell-init bash)\"        wrap curl, wget, ... as the profiles say
+  varmor-run --desktop install firefox-esr --profile firefox
+  varmor-run --learn draft.yaml -- ./build.sh  write a profile from what build.sh did
   Exec=varmor-run --profile firefox -- firefox %u      (in a .desktop file)
 
-Exit status: the target's own status when it ran; 125 when varmor-run itself failed
-(bad profile, varmord unreachable or refusing); 126 when the target cannot be executed;
-127 when it is not found.";
+Exit status: the target's own status when it ran; 2 on a usage error; 125 when varmor-run
+itself failed (bad profile, varmord unreachable or refusing); 126 when the target cannot be
+executed; 127 when it is not found.";
 
 /// Runs a program confined by a profile whose rules the kernel enforces.
 #[derive(Debug, Parser)]
 #[command(name = "varmor-run", version, about, after_help = RUN_EXAMPLES, arg_required_else_help = true)]
 pub struct RunCli {
+    /// Confine CMD with this profile (a name from the profile directories, or a path).
+    /// With --desktop install: the profile the application starts under; with --learn:
+    /// a profile to start from.
+    #[arg(long, short, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+
     #[command(flatten)]
     pub mode: RunMode,
 
@@ -57,37 +66,118 @@ pub struct RunCli {
     pub command: Vec<String>,
 }
 
-/// What varmor-run is asked to do; exactly one.
+/// What varmor-run is asked to do: one of these, or --profile alone to run CMD.
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(id = "mode", required = false, multiple = false)]
 pub struct RunMode {
-    /// Confine CMD with this profile (a name from the profile directories, or a path).
-    #[arg(long, short, value_name = "NAME|PATH")]
-    pub profile: Option<String>,
-
     /// Validate a profile and print its compiled rules; exit 0 when it is valid.
-    #[arg(long, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH", conflicts_with = "profile")]
     pub check: Option<String>,
 
     /// List every profile found, where it came from, and its description.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "profile")]
     pub list: bool,
+
+    /// List your live sandboxes (root: everyone's): pid, profile, backend, uptime, denials.
+    #[arg(long, conflicts_with = "profile")]
+    pub ps: bool,
+
+    /// Print aliases that run each profile's `wraps:` commands confined, for this shell
+    /// (e.g. `eval "$(varmor-run --shell-init bash)"`).
+    #[arg(long, value_enum, value_name = "SHELL", conflicts_with = "profile")]
+    pub shell_init: Option<Shell>,
+
+    /// Manage per-user .desktop overrides that start APP confined: `install APP`,
+    /// `remove APP`, `list`. The profile is --profile, else one named like APP.
+    #[arg(long, num_args = 1..=2, value_names = ["ACTION", "APP"])]
+    pub desktop: Option<Vec<String>>,
+
+    /// Run CMD with every access audited, nothing denied (on top of --profile, if given),
+    /// and write a profile draft of what it did to OUT.
+    #[arg(long, value_name = "OUT.yaml")]
+    pub learn: Option<PathBuf>,
+}
+
+/// Shells `--shell-init` can write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// What `--desktop` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DesktopCmd {
+    Install { app: String },
+    Remove { app: String },
+    List,
 }
 
 /// Resolved form of RunMode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunAction {
-    Run { profile: String },
-    Check { profile: String },
+    Run {
+        profile: String,
+    },
+    Check {
+        profile: String,
+    },
     List,
+    Ps,
+    ShellInit(Shell),
+    Desktop {
+        cmd: DesktopCmd,
+        profile: Option<String>,
+    },
+    Learn {
+        out: PathBuf,
+        profile: Option<String>,
+    },
 }
 
 impl RunMode {
-    pub fn action(&self) -> RunAction {
-        match (&self.profile, &self.check) {
-            (Some(p), _) => RunAction::Run { profile: p.clone() },
-            (None, Some(c)) => RunAction::Check { profile: c.clone() },
-            (None, None) => RunAction::List,
+    /// The one action asked for; a message for a malformed `--desktop`.
+    pub fn action(&self, profile: Option<&str>) -> Result<RunAction, String> {
+        if let Some(c) = &self.check {
+            return Ok(RunAction::Check { profile: c.clone() });
+        }
+        if self.ps {
+            return Ok(RunAction::Ps);
+        }
+        if let Some(sh) = self.shell_init {
+            return Ok(RunAction::ShellInit(sh));
+        }
+        let profile = profile.map(str::to_string);
+        if let Some(out) = &self.learn {
+            return Ok(RunAction::Learn {
+                out: out.clone(),
+                profile,
+            });
+        }
+        if let Some(d) = &self.desktop {
+            let app = d.get(1).cloned();
+            let cmd = match (d[0].as_str(), app) {
+                ("install", Some(app)) => DesktopCmd::Install { app },
+                ("remove", Some(app)) => DesktopCmd::Remove { app },
+                ("list", None) => DesktopCmd::List,
+                (a @ ("install" | "remove"), None) => {
+                    return Err(format!(
+                        "--desktop {a} needs the application's name (e.g. firefox-esr)"
+                    ))
+                }
+                ("list", Some(_)) => return Err("--desktop list takes no application".into()),
+                (other, _) => {
+                    return Err(format!(
+                        "--desktop `{other}`: expected install APP, remove APP or list"
+                    ))
+                }
+            };
+            return Ok(RunAction::Desktop { cmd, profile });
+        }
+        match profile {
+            Some(profile) => Ok(RunAction::Run { profile }),
+            None => Err("nothing to do: give --profile NAME -- CMD, or one of --check, --list, --ps, --shell-init, --desktop, --learn".into()),
         }
     }
 }
@@ -169,11 +259,55 @@ mod tests {
             RunCli::try_parse_from(["varmor-run", "--profile", "nocurl", "--", "bash", "-c", "x"])
                 .unwrap();
         assert_eq!(
-            c.mode.action(),
-            RunAction::Run {
+            c.mode.action(c.profile.as_deref()),
+            Ok(RunAction::Run {
                 profile: "nocurl".into()
-            }
+            })
         );
         assert_eq!(c.command, ["bash", "-c", "x"]);
+        assert!(RunCli::try_parse_from(["varmor-run", "--ps", "--profile", "x"]).is_err());
+        assert!(RunCli::try_parse_from(["varmor-run", "--ps", "--learn", "o.yaml"]).is_err());
+    }
+
+    #[test]
+    fn desktop_and_learn_take_a_profile() {
+        let c = RunCli::try_parse_from([
+            "varmor-run",
+            "--desktop",
+            "install",
+            "xterm",
+            "--profile",
+            "nonet",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.mode.action(c.profile.as_deref()),
+            Ok(RunAction::Desktop {
+                cmd: DesktopCmd::Install {
+                    app: "xterm".into()
+                },
+                profile: Some("nonet".into())
+            })
+        );
+        let c = RunCli::try_parse_from(["varmor-run", "--desktop", "list"]).unwrap();
+        assert!(c.mode.action(c.profile.as_deref()).is_ok());
+        for bad in [
+            &["--desktop", "install"][..],
+            &["--desktop", "frob", "x"],
+            &["--desktop", "list", "x"],
+        ] {
+            let c =
+                RunCli::try_parse_from(std::iter::once("varmor-run").chain(bad.iter().copied()))
+                    .unwrap();
+            assert!(c.mode.action(c.profile.as_deref()).is_err(), "{bad:?}");
+        }
+        let c = RunCli::try_parse_from(["varmor-run", "--learn", "o.yaml", "--", "ls"]).unwrap();
+        assert_eq!(
+            c.mode.action(c.profile.as_deref()),
+            Ok(RunAction::Learn {
+                out: "o.yaml".into(),
+                profile: None
+            })
+        );
     }
 }

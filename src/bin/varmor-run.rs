@@ -4,9 +4,38 @@
 use clap::Parser;
 use varmor::cli::{Format, RunAction, RunCli};
 
+/// Prints `r`'s text to stdout (exit 0) or its error (exit 125).
+fn print_or_fail(r: Result<String, String>) -> std::process::ExitCode {
+    match r {
+        Ok(text) => {
+            print!("{text}");
+            0.into()
+        }
+        Err(e) => {
+            eprintln!("varmor-run: {e}");
+            125.into()
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = RunCli::parse();
-    match cli.mode.action() {
+    let action = match cli.mode.action(cli.profile.as_deref()) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::CommandFactory;
+            RunCli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, e)
+                .exit()
+        }
+    };
+    match action {
+        RunAction::ShellInit(sh) => print_or_fail(varmor::launcher::shell::init_script(sh)),
+        RunAction::Desktop { cmd, profile } => {
+            print_or_fail(varmor::launcher::desktop::desktop(&cmd, profile.as_deref()))
+        }
+        RunAction::Ps => print_or_fail(Err("--ps is not implemented yet".into())),
+        RunAction::Learn { .. } => print_or_fail(Err("--learn is not implemented yet".into())),
         RunAction::List => {
             let list = varmor::profile::lookup::list();
             match cli.format {

@@ -124,6 +124,17 @@ fn confine(
             ),
         );
     }
+    let wait = shared
+        .registry
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pace(peer.uid);
+    match wait {
+        Ok(w) if !w.is_zero() => std::thread::sleep(w),
+        Ok(_) => {}
+        Err(Refusal::TooMany(m)) => return refuse(RefuseCode::Limit, m),
+        Err(Refusal::AlreadyConfined) => unreachable!("pace never answers AlreadyConfined"),
+    }
     let id = match shared
         .registry
         .lock()

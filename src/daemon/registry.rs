@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::denial::Sink;
 use crate::enforcer::Confinement;
@@ -16,8 +16,10 @@ use crate::proto::SandboxInfo;
 /// Bounds on what one uid may hold.
 pub const SANDBOXES_PER_UID: usize = 1024;
 pub const SANDBOXES_TOTAL: usize = 8192;
-/// Confine requests per uid per second.
+/// Confine requests per uid per second, sustained; a burst of as many is allowed.
 pub const REQUESTS_PER_SEC: u32 = 200;
+/// Requests over the rate are paced (answered late) up to this delay, then refused.
+pub const MAX_PACE: Duration = Duration::from_secs(2);
 
 pub struct Sandbox {
     pub id: u64,
@@ -45,7 +47,9 @@ enum Slot {
 pub struct Registry {
     slots: HashMap<u64, Slot>,
     next_id: u64,
-    rate: HashMap<u32, (Instant, u32)>,
+    /// Token buckets per uid: (tokens, when last refilled). Tokens go negative while
+    /// requests are being paced.
+    rate: HashMap<u32, (f64, Instant)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -65,19 +69,31 @@ impl Registry {
             .count()
     }
 
-    /// Claims `ns` for a new sandbox of `uid`; returns its never-reused id.
-    pub fn reserve(&mut self, ns: u64, uid: u32) -> Result<u64, Refusal> {
+    /// Takes one request token for `uid`: how long the caller must wait before going on,
+    /// or a refusal when the backlog would exceed [`MAX_PACE`]. Scripts that launch in a
+    /// loop are slowed down, not failed.
+    pub fn pace(&mut self, uid: u32) -> Result<Duration, Refusal> {
+        let rate = f64::from(REQUESTS_PER_SEC);
         let now = Instant::now();
-        let r = self.rate.entry(uid).or_insert((now, 0));
-        if now.duration_since(r.0).as_secs() >= 1 {
-            *r = (now, 0);
-        }
-        r.1 += 1;
-        if r.1 > REQUESTS_PER_SEC {
+        let b = self.rate.entry(uid).or_insert((rate, now));
+        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * rate).min(rate);
+        b.1 = now;
+        let wait = if b.0 >= 1.0 { 0.0 } else { (1.0 - b.0) / rate };
+        if wait > MAX_PACE.as_secs_f64() {
             return Err(Refusal::TooMany(format!(
-                "more than {REQUESTS_PER_SEC} requests a second from uid {uid}"
+                "more than {REQUESTS_PER_SEC} requests a second from uid {uid} for over {}s",
+                MAX_PACE.as_secs()
             )));
         }
+        b.0 -= 1.0;
+        if self.rate.len() > 4096 {
+            self.rate.retain(|_, b| b.0 < rate);
+        }
+        Ok(Duration::from_secs_f64(wait))
+    }
+
+    /// Claims `ns` for a new sandbox of `uid`; returns its never-reused id.
+    pub fn reserve(&mut self, ns: u64, uid: u32) -> Result<u64, Refusal> {
         if self.slots.contains_key(&ns) {
             return Err(Refusal::AlreadyConfined);
         }
@@ -167,5 +183,31 @@ impl Registry {
                 _ => None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_passes_then_requests_are_paced_then_refused() {
+        let mut r = Registry::default();
+        for _ in 0..REQUESTS_PER_SEC {
+            assert_eq!(r.pace(1000), Ok(Duration::ZERO));
+        }
+        let first = r.pace(1000).unwrap();
+        assert!(
+            first > Duration::ZERO && first <= Duration::from_millis(10),
+            "{first:?}"
+        );
+        // Another uid has its own bucket.
+        assert_eq!(r.pace(1001), Ok(Duration::ZERO));
+        let mut last = first;
+        while let Ok(w) = r.pace(1000) {
+            assert!(w >= last);
+            last = w;
+        }
+        assert!(last <= MAX_PACE && last > MAX_PACE - Duration::from_millis(10));
     }
 }

@@ -2,6 +2,7 @@
 //! the client of varmord's socket. `run` strings the steps together.
 
 pub mod client;
+pub mod desktop;
 pub mod error;
 pub mod exec;
 pub mod landlock;
@@ -10,3 +11,4 @@ pub mod oci;
 pub mod privs;
 pub mod run;
 pub mod seccomp;
+pub mod shell;
