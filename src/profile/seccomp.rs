@@ -52,21 +52,18 @@ impl From<SeccompAction> for String {
     }
 }
 
-/// `EPERM`, `ENOSYS`, ... or a number 1-4095.
+/// An errno by its C name (`EPERM`, `EXDEV`, ... as the libc headers spell them) or a
+/// number 1-4095.
 pub fn errno_value(s: &str) -> Option<u16> {
-    const NAMES: &[(&str, i32)] = &[
-        ("EPERM", libc::EPERM),
-        ("ENOENT", libc::ENOENT),
-        ("EACCES", libc::EACCES),
-        ("ENOSYS", libc::ENOSYS),
-        ("EINVAL", libc::EINVAL),
-        ("EOPNOTSUPP", libc::EOPNOTSUPP),
-        ("EAGAIN", libc::EAGAIN),
-        ("EFAULT", libc::EFAULT),
-        ("ENOTSUP", libc::ENOTSUP),
-    ];
-    if let Some(&(_, v)) = NAMES.iter().find(|(n, _)| *n == s) {
-        return Some(v as u16);
+    if s.starts_with('E') {
+        let s = match s {
+            "ENOTSUP" => "EOPNOTSUPP",
+            "EWOULDBLOCK" => "EAGAIN",
+            "EDEADLOCK" => "EDEADLK",
+            other => other,
+        };
+        return (1..4096)
+            .find(|&n| format!("{:?}", nix::errno::Errno::from_raw(i32::from(n))) == s);
     }
     s.parse::<u16>().ok().filter(|&n| (1..4096).contains(&n))
 }
@@ -175,4 +172,25 @@ pub struct SeccompSpec {
     /// A Docker/OCI seccomp JSON profile, relative to the profile's directory.
     #[serde(default)]
     pub oci: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_names_are_the_c_names() {
+        assert_eq!(errno_value("EPERM"), Some(1));
+        assert_eq!(errno_value("EXDEV"), Some(18));
+        assert_eq!(errno_value("ENOTSUP"), Some(95));
+        assert_eq!(errno_value("EWOULDBLOCK"), Some(11));
+        assert_eq!(errno_value("4095"), Some(4095));
+        for bad in ["EFROB", "0", "4096", "eperm", ""] {
+            assert_eq!(errno_value(bad), None, "{bad}");
+        }
+        assert_eq!(
+            SeccompAction::try_from("errno(EXDEV)".to_string()),
+            Ok(SeccompAction::Errno(18))
+        );
+    }
 }

@@ -19,14 +19,20 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Prints a skip reason past libtest's output capture, so it shows in every run.
+pub fn skip(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIP {msg}");
+}
+
 /// Skips (returns None) with a printed reason when not root.
 pub fn need_root(test: &str) -> Option<()> {
     if is_root() {
         Some(())
     } else {
-        eprintln!(
-            "SKIP {test}: needs root (varmord loads BPF programs and answers fanotify events)"
-        );
+        skip(&format!(
+            "{test}: needs root (varmord loads BPF programs and answers fanotify events)"
+        ));
         None
     }
 }

@@ -50,16 +50,36 @@ pub fn fanotify_access() -> Access {
 pub fn assess(rules: &RuleSet) -> Assessment {
     let mut a = Assessment::default();
     let label = |o: u32| rules.origin(o).map(|o| o.label.clone()).unwrap_or_default();
+    // One line per rule and kind of note, naming its first path and how many more.
+    let mut per_rule: Vec<(String, String, String, usize)> = Vec::new();
+    let mut note = |label: String, kind: String, pattern: &str| match per_rule
+        .iter_mut()
+        .find(|(l, k, _, _)| *l == label && *k == kind)
+    {
+        Some(e) => e.3 += 1,
+        None => per_rule.push((label, kind, pattern.to_string(), 0)),
+    };
+    let chmod = crate::abi::MAY_CHMOD;
     for r in &rules.paths {
-        let landlock =
-            Access::from_bits(r.access.bits() & !fanotify_access().bits()).unwrap_or_default();
-        if !landlock.is_empty() {
-            a.notes.push(format!(
-                "{} `{}`: {landlock} is enforced by Landlock on the directory that holds the path (stricter: the whole directory)",
-                label(r.origin),
-                r.pattern
-            ));
+        let landlock = Access::from_bits(r.access.bits() & !fanotify_access().bits() & !chmod)
+            .unwrap_or_default();
+        if r.access.bits() & chmod != 0 && r.action == crate::profile::file::Action::Deny {
+            note(label(r.origin), "chmod".into(), r.pattern.as_str());
         }
+        if !landlock.is_empty() {
+            note(label(r.origin), landlock.to_string(), r.pattern.as_str());
+        }
+    }
+    for (label, kind, first, more) in per_rule {
+        let paths = match more {
+            0 => format!("`{first}`"),
+            n => format!("`{first}` and {n} more"),
+        };
+        a.notes.push(if kind == "chmod" {
+            format!("{label} {paths}: chmod is NOT enforced on this backend (Landlock has no chmod right); its other accesses are")
+        } else {
+            format!("{label} {paths}: {kind} is enforced by Landlock on the directory that holds each path (stricter: the whole directory)")
+        });
     }
     for r in &rules.mount {
         if r.source.is_some()
