@@ -7,7 +7,7 @@ complete -c varmor-run -l desktop -d 'Manage per-user .desktop overrides that st
 complete -c varmor-run -l learn -d 'Run CMD with every access audited, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT' -r -F
 complete -c varmor-run -l socket -d 'varmord\'s socket' -r -F
 complete -c varmor-run -l seccomp -d 'Also apply this Docker/OCI seccomp JSON profile' -r -F
-complete -c varmor-run -l format -d 'Output format for --check and --list' -r -f -a "text\t''
+complete -c varmor-run -l format -d 'Output format for --check, --list and --ps' -r -f -a "text\t''
 json\t''"
 complete -c varmor-run -l list -d 'List every profile found, where it came from, and its description'
 complete -c varmor-run -l ps -d 'List your live sandboxes (root: everyone\'s): pid, profile, backend, uptime, denials'

@@ -23,7 +23,7 @@ _varmor-run() {
 '--learn=[Run CMD with every access audited, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT]:OUT.yaml:_files' \
 '--socket=[varmord'\''s socket]:PATH:_files' \
 '--seccomp=[Also apply this Docker/OCI seccomp JSON profile]:FILE:_files' \
-'--format=[Output format for --check and --list]:FORMAT:(text json)' \
+'--format=[Output format for --check, --list and --ps]:FORMAT:(text json)' \
 '(-p --profile)--list[List every profile found, where it came from, and its description]' \
 '(-p --profile)--ps[List your live sandboxes (root\: everyone'\''s)\: pid, profile, backend, uptime, denials]' \
 '--allow-partial[Run even where the backend cannot enforce every rule; print what is not enforced]' \

@@ -57,7 +57,7 @@ pub struct RunCli {
     #[arg(long, value_name = "FILE")]
     pub seccomp: Option<PathBuf>,
 
-    /// Output format for --check and --list.
+    /// Output format for --check, --list and --ps.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 

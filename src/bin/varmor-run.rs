@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
         RunAction::Desktop { cmd, profile } => {
             print_or_fail(varmor::launcher::desktop::desktop(&cmd, profile.as_deref()))
         }
-        RunAction::Ps => print_or_fail(Err("--ps is not implemented yet".into())),
+        RunAction::Ps => print_or_fail(varmor::launcher::ps::ps(&cli.socket, cli.format)),
         RunAction::Learn { .. } => print_or_fail(Err("--learn is not implemented yet".into())),
         RunAction::List => {
             let list = varmor::profile::lookup::list();

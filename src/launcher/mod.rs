@@ -9,6 +9,7 @@ pub mod landlock;
 pub mod ns;
 pub mod oci;
 pub mod privs;
+pub mod ps;
 pub mod run;
 pub mod seccomp;
 pub mod shell;
