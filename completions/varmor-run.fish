@@ -1,9 +1,9 @@
 complete -c varmor-run -s p -l profile -d 'Confine CMD with this profile (a name from the profile directories, or a path). With --desktop install: the profile the application starts under; with --learn: a profile to start from' -r
 complete -c varmor-run -l check -d 'Validate a profile and print its compiled rules; exit 0 when it is valid' -r
-complete -c varmor-run -l shell-init -d 'Print aliases that run each profile\'s `wraps:` commands confined, for this shell (e.g. `eval "$(varmor-run --shell-init bash)"`)' -r -f -a "bash\t''
+complete -c varmor-run -l shell-init -d 'Print shell functions that run each profile\'s `wraps:` commands confined, for this shell (e.g. `eval "$(varmor-run --shell-init bash)"`)' -r -f -a "bash\t''
 zsh\t''
 fish\t''"
-complete -c varmor-run -l desktop -d 'Manage per-user .desktop overrides that start APP confined: `install APP`, `remove APP`, `list`. The profile is --profile, else one named like APP' -r
+complete -c varmor-run -l desktop -d 'Manage per-user .desktop overrides that start APP confined: `install APP`, `remove APP`, `list`. The profile is --profile, else one named like APP, else one whose `wraps:` lists APP' -r
 complete -c varmor-run -l learn -d 'Run CMD with every access audited, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT' -r -F
 complete -c varmor-run -l socket -d 'varmord\'s socket' -r -F
 complete -c varmor-run -l seccomp -d 'Also apply this Docker/OCI seccomp JSON profile' -r -F

@@ -18,8 +18,8 @@ _varmor-run() {
 '-p+[Confine CMD with this profile (a name from the profile directories, or a path). With --desktop install\: the profile the application starts under; with --learn\: a profile to start from]:NAME|PATH:_default' \
 '--profile=[Confine CMD with this profile (a name from the profile directories, or a path). With --desktop install\: the profile the application starts under; with --learn\: a profile to start from]:NAME|PATH:_default' \
 '(-p --profile)--check=[Validate a profile and print its compiled rules; exit 0 when it is valid]:NAME|PATH:_default' \
-'(-p --profile)--shell-init=[Print aliases that run each profile'\''s \`wraps\:\` commands confined, for this shell (e.g. \`eval "\$(varmor-run --shell-init bash)"\`)]:SHELL:(bash zsh fish)' \
-'*--desktop=[Manage per-user .desktop overrides that start APP confined\: \`install APP\`, \`remove APP\`, \`list\`. The profile is --profile, else one named like APP]:ACTION:_default' \
+'(-p --profile)--shell-init=[Print shell functions that run each profile'\''s \`wraps\:\` commands confined, for this shell (e.g. \`eval "\$(varmor-run --shell-init bash)"\`)]:SHELL:(bash zsh fish)' \
+'*--desktop=[Manage per-user .desktop overrides that start APP confined\: \`install APP\`, \`remove APP\`, \`list\`. The profile is --profile, else one named like APP, else one whose \`wraps\:\` lists APP]:ACTION:_default' \
 '--learn=[Run CMD with every access audited, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT]:OUT.yaml:_files' \
 '--socket=[varmord'\''s socket]:PATH:_files' \
 '--seccomp=[Also apply this Docker/OCI seccomp JSON profile]:FILE:_files' \

@@ -82,13 +82,14 @@ pub struct RunMode {
     #[arg(long, conflicts_with = "profile")]
     pub ps: bool,
 
-    /// Print aliases that run each profile's `wraps:` commands confined, for this shell
+    /// Print shell functions that run each profile's `wraps:` commands confined, for this shell
     /// (e.g. `eval "$(varmor-run --shell-init bash)"`).
     #[arg(long, value_enum, value_name = "SHELL", conflicts_with = "profile")]
     pub shell_init: Option<Shell>,
 
     /// Manage per-user .desktop overrides that start APP confined: `install APP`,
-    /// `remove APP`, `list`. The profile is --profile, else one named like APP.
+    /// `remove APP`, `list`. The profile is --profile, else one named like APP, else one
+    /// whose `wraps:` lists APP.
     #[arg(long, num_args = 1..=2, value_names = ["ACTION", "APP"])]
     pub desktop: Option<Vec<String>>,
 

@@ -28,6 +28,10 @@ pub enum Request {
         rules: Box<RuleSet>,
         /// Send no denial lines to the passed stderr fd.
         quiet: bool,
+        /// A learning run (`varmor-run --learn`): every distinct line reaches the passed fd,
+        /// unthrottled and deduplicated, and none goes to varmord's log.
+        #[serde(default)]
+        learn: bool,
     },
     /// The caller's live sandboxes (all of them for root).
     List { version: u32 },
@@ -186,6 +190,7 @@ mod tests {
             mnt_ns: 42,
             rules: Box::new(RuleSet::empty("t")),
             quiet: false,
+            learn: false,
         };
         write_frame(&a, &req, &[2]).unwrap();
         let (got, fds): (Request, _) = read_frame(&b, 1).unwrap();

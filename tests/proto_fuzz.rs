@@ -33,6 +33,7 @@ fn valid_body() -> String {
         mnt_ns: 4026532000,
         rules: Box::new(rules),
         quiet: false,
+        learn: false,
     })
     .unwrap()
 }

@@ -35,7 +35,15 @@ fn main() -> std::process::ExitCode {
             print_or_fail(varmor::launcher::desktop::desktop(&cmd, profile.as_deref()))
         }
         RunAction::Ps => print_or_fail(varmor::launcher::ps::ps(&cli.socket, cli.format)),
-        RunAction::Learn { .. } => print_or_fail(Err("--learn is not implemented yet".into())),
+        RunAction::Learn { out, profile } => {
+            match varmor::launcher::learn::learn(&cli, &out, profile.as_deref()) {
+                Ok((summary, code)) => {
+                    eprint!("{summary}");
+                    code.into()
+                }
+                Err(e) => print_or_fail(Err(e)),
+            }
+        }
         RunAction::List => {
             let list = varmor::profile::lookup::list();
             match cli.format {

@@ -1,6 +1,7 @@
 //! Denial lines: each denial or audit becomes one readable line on the sandbox's stderr
 //! (unless --quiet) and in varmord's log, rate-limited per sandbox.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,12 @@ pub struct Sink {
     pub log: Arc<Mutex<Option<File>>>,
     pub count: AtomicU64,
     window: Mutex<(Instant, u32, u64)>,
+    /// Learning run: (what, object) pairs already sent; None otherwise.
+    seen: Option<Mutex<HashSet<(String, String)>>>,
 }
+
+/// Distinct lines one learning run may receive.
+pub const LEARN_MAX_LINES: usize = 65_536;
 
 impl Sink {
     pub fn new(
@@ -28,6 +34,7 @@ impl Sink {
         rules: Arc<RuleSet>,
         stderr: Option<File>,
         log: Arc<Mutex<Option<File>>>,
+        learn: bool,
     ) -> Sink {
         Sink {
             sandbox,
@@ -36,6 +43,7 @@ impl Sink {
             log,
             count: AtomicU64::new(0),
             window: Mutex::new((Instant::now(), 0, 0)),
+            seen: learn.then(|| Mutex::new(HashSet::new())),
         }
     }
 
@@ -64,6 +72,9 @@ impl Sink {
 
     pub fn emit(&self, d: Denial) {
         self.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(seen) = &self.seen {
+            return self.emit_learning(seen, d);
+        }
         let mut line = self.format(&d);
         {
             let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,5 +100,21 @@ impl Sink {
             let _ = writeln!(f, "sandbox {}: {line}", self.sandbox);
         }
         log::info!("sandbox {}: {line}", self.sandbox);
+    }
+}
+
+impl Sink {
+    /// A learning run: each distinct access once, to the client only, unthrottled.
+    fn emit_learning(&self, seen: &Mutex<HashSet<(String, String)>>, d: Denial) {
+        {
+            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.len() >= LEARN_MAX_LINES || !seen.insert((d.what.clone(), d.object.clone())) {
+                return;
+            }
+        }
+        if let Some(f) = &self.stderr {
+            let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(f, "{}", self.format(&d));
+        }
     }
 }

@@ -79,12 +79,14 @@ fn respond(shared: &Shared, sock: &UnixStream, req: Request, stderr: Option<File
             mnt_ns,
             rules,
             quiet,
+            learn,
         } if version == PROTO_VERSION => confine(
             shared,
             peer,
             mnt_ns,
             *rules,
             if quiet { None } else { stderr },
+            learn,
         ),
         Request::List { version } | Request::Confine { version, .. } => refuse(
             RefuseCode::BadVersion,
@@ -99,6 +101,7 @@ fn confine(
     claimed_ns: u64,
     rules: RuleSet,
     stderr: Option<File>,
+    learn: bool,
 ) -> Response {
     if let Err(e) = rules.validate() {
         return refuse(RefuseCode::BadRules, e.to_string());
@@ -150,7 +153,7 @@ fn confine(
         }
         Err(Refusal::TooMany(m)) => return refuse(RefuseCode::Limit, m),
     };
-    let result = build(shared, &peer, id, rules, stderr);
+    let result = build(shared, &peer, id, rules, stderr, learn);
     let mut reg = shared.registry.lock().unwrap_or_else(|p| p.into_inner());
     match result {
         Ok((sandbox, notes)) => {
@@ -171,12 +174,19 @@ fn build(
     id: u64,
     rules: RuleSet,
     stderr: Option<File>,
+    learn: bool,
 ) -> Result<(Sandbox, Vec<String>), Response> {
     let rules = Arc::new(rules);
     let assessment = shared.enforcer.assess(&rules);
     let dir = cgroup::enter(&shared.cgroup_root, id, peer.pid)
         .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
-    let sink = Arc::new(Sink::new(id, rules.clone(), stderr, shared.log.clone()));
+    let sink = Arc::new(Sink::new(
+        id,
+        rules.clone(),
+        stderr,
+        shared.log.clone(),
+        learn,
+    ));
     let report: Report = {
         let sink = sink.clone();
         Arc::new(move |d| sink.emit(d))

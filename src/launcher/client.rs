@@ -33,17 +33,27 @@ fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
     Ok(s)
 }
 
-fn exchange(socket: &Path, req: &Request, with_stderr: bool) -> Result<Response, ClientError> {
+/// Where varmord sends a sandbox's denial lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// Nowhere (`--quiet`): only varmord's log.
+    Quiet,
+    /// This process's stderr.
+    Stderr,
+    /// A learning run's pipe: every distinct line, unthrottled.
+    Learn(std::os::fd::RawFd),
+}
+
+fn exchange(socket: &Path, req: &Request, lines: Lines) -> Result<Response, ClientError> {
     let s = connect(socket)?;
     let perr = |e: crate::proto::ProtoError| ClientError::Protocol {
         path: socket.display().to_string(),
         msg: e.to_string(),
     };
-    let stderr = std::io::stderr();
-    let fds = if with_stderr {
-        vec![stderr.as_raw_fd()]
-    } else {
-        vec![]
+    let fds = match lines {
+        Lines::Quiet => vec![],
+        Lines::Stderr => vec![std::io::stderr().as_raw_fd()],
+        Lines::Learn(fd) => vec![fd],
     };
     write_frame(&s, req, &fds).map_err(perr)?;
     let (resp, _) = read_frame::<Response>(&s, 0).map_err(perr)?;
@@ -58,15 +68,16 @@ pub fn confine(
     socket: &Path,
     mnt_ns: u64,
     rules: &RuleSet,
-    quiet: bool,
+    lines: Lines,
 ) -> Result<(String, Vec<String>), ClientError> {
     let req = Request::Confine {
         version: PROTO_VERSION,
         mnt_ns,
         rules: Box::new(rules.clone()),
-        quiet,
+        quiet: lines == Lines::Quiet,
+        learn: matches!(lines, Lines::Learn(_)),
     };
-    match exchange(socket, &req, !quiet)? {
+    match exchange(socket, &req, lines)? {
         Response::Confined { backend, notes, .. } => Ok((backend, notes)),
         other => Err(ClientError::Protocol {
             path: socket.display().to_string(),
@@ -82,7 +93,7 @@ pub fn list(socket: &Path) -> Result<Vec<crate::proto::SandboxInfo>, ClientError
         &Request::List {
             version: PROTO_VERSION,
         },
-        false,
+        Lines::Quiet,
     )? {
         Response::Sandboxes { list } => Ok(list),
         other => Err(ClientError::Protocol {

@@ -3,9 +3,12 @@
 
 pub mod client;
 pub mod desktop;
+pub mod desktop_entry;
 pub mod error;
 pub mod exec;
 pub mod landlock;
+pub mod learn;
+pub mod learn_draft;
 pub mod ns;
 pub mod oci;
 pub mod privs;

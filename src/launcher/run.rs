@@ -9,12 +9,12 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use super::client::{self, ClientError};
+use super::client::{self, ClientError, Lines};
 use super::error::LaunchError;
 use super::{exec, landlock, ns, privs, seccomp};
 use crate::cli::RunCli;
 use crate::profile::ProfileError;
-use crate::rules::Mode;
+use crate::rules::{Mode, RuleSet};
 
 #[derive(Debug, Error)]
 pub enum RunError {
@@ -42,13 +42,23 @@ impl RunError {
 
 /// Runs the flow; returns only on failure (on success the process is the target).
 pub fn run(cli: &RunCli, profile: &str) -> RunError {
-    match confine_and_exec(cli, profile) {
+    let lines = if cli.quiet {
+        Lines::Quiet
+    } else {
+        Lines::Stderr
+    };
+    let rules = match compile(cli, profile) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    match confine_and_exec(cli, rules, lines) {
         Ok(never) => match never {},
         Err(e) => e,
     }
 }
 
-fn confine_and_exec(cli: &RunCli, profile: &str) -> Result<std::convert::Infallible, RunError> {
+/// Step 1: the profile's rules, in complain mode with --complain.
+pub fn compile(cli: &RunCli, profile: &str) -> Result<RuleSet, RunError> {
     let (mut rules, _file) = crate::profile::compile(profile)?;
     if cli.command.is_empty() {
         return Err(RunError::NoCommand);
@@ -56,6 +66,15 @@ fn confine_and_exec(cli: &RunCli, profile: &str) -> Result<std::convert::Infalli
     if cli.complain {
         rules.mode = Mode::Complain;
     }
+    Ok(rules)
+}
+
+/// Steps 2-7 for compiled `rules`, denial lines going to `lines`.
+pub fn confine_and_exec(
+    cli: &RunCli,
+    rules: RuleSet,
+    lines: Lines,
+) -> Result<std::convert::Infallible, RunError> {
     // Seccomp input is read before anything changes, so a bad file changes nothing.
     let oci: Option<PathBuf> = cli
         .seccomp
@@ -66,7 +85,7 @@ fn confine_and_exec(cli: &RunCli, profile: &str) -> Result<std::convert::Infalli
     wire.seccomp = Default::default();
 
     let mnt_ns = ns::enter_sandbox_namespace()?;
-    let (_backend, notes) = client::confine(&cli.socket, mnt_ns, &wire, cli.quiet)?;
+    let (_backend, notes) = client::confine(&cli.socket, mnt_ns, &wire, lines)?;
     let unenforced: Vec<String> = notes
         .iter()
         .filter(|n| n.starts_with("NOT ENFORCED"))

@@ -2,6 +2,7 @@
 //! whether an open was for reading or writing, so we read the blocked syscall's arguments
 //! from /proc/TID/syscall (and open_how from /proc/TID/mem for openat2). Anything we
 //! cannot read counts as read+write: unknown requests are checked against every rule.
+//! Opens made by execve itself are reads.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -14,6 +15,9 @@ mod nr {
     pub const CREAT: u64 = 85;
     pub const OPENAT: u64 = 257;
     pub const OPEN_BY_HANDLE_AT: u64 = 304;
+    pub const EXECVE: u64 = 59;
+    pub const EXECVEAT: u64 = 322;
+    pub const USELIB: u64 = 134;
 }
 #[cfg(target_arch = "aarch64")]
 mod nr {
@@ -21,6 +25,9 @@ mod nr {
     pub const CREAT: u64 = u64::MAX - 1;
     pub const OPENAT: u64 = 56;
     pub const OPEN_BY_HANDLE_AT: u64 = 265;
+    pub const EXECVE: u64 = 221;
+    pub const EXECVEAT: u64 = 281;
+    pub const USELIB: u64 = u64::MAX - 2;
 }
 const OPENAT2: u64 = 437;
 
@@ -63,6 +70,9 @@ pub fn requested(tid: i32) -> Access {
         nr::CREAT => Some((libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64),
         nr::OPENAT | nr::OPEN_BY_HANDLE_AT => arg(2),
         OPENAT2 => arg(2).and_then(|how| read_u64(tid, how)),
+        // The kernel's own opens while executing (the program, its ELF interpreter, a
+        // script's interpreter) are read-only; the syscall number cannot be raced.
+        nr::EXECVE | nr::EXECVEAT | nr::USELIB => Some(libc::O_RDONLY as u64),
         _ => None,
     };
     flags.map(open_access).unwrap_or_else(unknown)

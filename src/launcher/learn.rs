@@ -1,0 +1,159 @@
+//! `varmor-run --learn OUT.yaml -- CMD`: runs CMD in a sandbox whose every file open, exec
+//! and network access is audited (nothing denied; a --profile given runs in complain mode
+//! on top), collects varmord's lines from a pipe, and writes a profile draft (learn_draft.rs).
+
+use std::io::{BufRead, BufReader};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, pipe2, ForkResult};
+
+use super::client::Lines;
+use super::learn_draft::{draft, Access, Observed};
+use super::run::{compile, confine_and_exec};
+use crate::cli::RunCli;
+use crate::rules::Mode;
+
+/// The audit-everything rules a learning run adds to the profile.
+const LEARN_RULES: &str = "description: learning run
+file:
+  - audit: [read, write, append, exec]
+    paths: [\"/**\"]
+network:
+  - audit: all
+";
+
+/// One line from varmord, parsed: `varmor: audit open(read) /etc/x by cat[12] — ...`.
+pub fn parse_line(line: &str) -> Option<(Access, String)> {
+    let rest = line.strip_prefix("varmor: ")?;
+    let rest = ["audit ", "would deny (complain mode) ", "denied "]
+        .iter()
+        .find_map(|v| rest.strip_prefix(v))?;
+    let (what, rest) = rest.split_once(' ')?;
+    let body = rest.rsplit_once(" — profile").map_or(rest, |(b, _)| b);
+    let (object, _who) = body.rsplit_once(" by ")?;
+    let access = match what {
+        "exec" => Access::Exec,
+        "connect" => Access::Connect,
+        "send" => Access::Send,
+        "bind" => Access::Bind,
+        w if w.starts_with("open(") => {
+            let set = w.trim_start_matches("open(").trim_end_matches(')');
+            let parts: Vec<&str> = set.split(',').collect();
+            if parts == ["read", "write", "append"] {
+                Access::OpenUnknown
+            } else if parts.iter().any(|p| *p == "write" || *p == "append") {
+                Access::Write
+            } else {
+                Access::Read
+            }
+        }
+        _ => return None,
+    };
+    Some((access, object.to_string()))
+}
+
+fn learning_rules(
+    cli: &RunCli,
+    profile: Option<&str>,
+    dir: &Path,
+) -> Result<crate::rules::RuleSet, String> {
+    let path = dir.join("learn.yaml");
+    let mut yaml = LEARN_RULES.to_string();
+    if let Some(p) = profile {
+        let resolved = crate::profile::lookup::resolve(p, None).map_err(|e| e.to_string())?;
+        yaml = yaml.replacen(
+            "description: learning run\n",
+            &format!(
+                "description: learning run\ninclude: [\"{}\"]\n",
+                resolved.display()
+            ),
+            1,
+        );
+    }
+    std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut rules = compile(cli, &path.display().to_string()).map_err(|e| e.to_string())?;
+    rules.mode = Mode::Complain;
+    rules.profile = format!("learn({})", profile.unwrap_or("-"));
+    Ok(rules)
+}
+
+/// Runs the learning session; returns (draft text, the command's exit code).
+pub fn learn(cli: &RunCli, out: &Path, profile: Option<&str>) -> Result<(String, u8), String> {
+    if cli.command.is_empty() {
+        return Err("no command given; usage: varmor-run --learn OUT.yaml -- CMD [ARGS...]".into());
+    }
+    let tmp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let rules = learning_rules(cli, profile, tmp.path())?;
+    let (r, w): (OwnedFd, OwnedFd) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    // SAFETY: varmor-run is single-threaded here; the child only runs the launcher's own
+    // flow (which ends in execve or _exit) and touches no lock another thread could hold.
+    match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
+        ForkResult::Child => {
+            drop(r);
+            let err = match confine_and_exec(cli, rules, Lines::Learn(w.as_raw_fd())) {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            eprintln!("varmor-run: {err}");
+            // SAFETY: _exit is async-signal-safe and skips the parent's atexit state.
+            unsafe { libc::_exit(i32::from(err.exit_code())) }
+        }
+        ForkResult::Parent { child } => {
+            drop(w);
+            // Ctrl-C is for the command; the draft is still written afterwards.
+            // SAFETY: SIG_IGN installs no handler code.
+            unsafe {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+            }
+            let mut seen = Observed::default();
+            for line in BufReader::new(std::fs::File::from(r)).lines() {
+                let Ok(line) = line else { break };
+                if let Some((access, object)) = parse_line(&line) {
+                    seen.add(access, object);
+                }
+            }
+            let code = match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, c)) => c as u8,
+                Ok(WaitStatus::Signaled(_, s, _)) => 128 + s as u8,
+                _ => 125,
+            };
+            if seen.is_empty() {
+                // Not even the command's own exec was seen: it never ran in the sandbox.
+                return Err(format!(
+                    "the command did not run (exit {code}); no draft written"
+                ));
+            }
+            let text = draft(&seen, &cli.command, profile);
+            std::fs::write(out, &text).map_err(|e| format!("{}: {e}", out.display()))?;
+            Ok((seen.summary(out), code))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_parse() {
+        let l = "varmor: audit open(read) /etc/a b by x by cat[12] — profile learn, rule file[0] (/t/learn.yaml:3)";
+        assert_eq!(parse_line(l), Some((Access::Read, "/etc/a b by x".into())));
+        let l = "varmor: would deny (complain mode) exec /usr/bin/curl by sh[3] — profile nocurl";
+        assert_eq!(parse_line(l), Some((Access::Exec, "/usr/bin/curl".into())));
+        let l = "varmor: audit connect 127.0.0.1:9 by python3[4] — profile learn";
+        assert_eq!(parse_line(l), Some((Access::Connect, "127.0.0.1:9".into())));
+        let l = "varmor: audit open(write,append) /tmp/o by sh[4] — profile learn";
+        assert_eq!(parse_line(l), Some((Access::Write, "/tmp/o".into())));
+        let l = "varmor: audit open(read,write,append) /usr/bin/dash by sh[4] — profile learn";
+        assert_eq!(
+            parse_line(l),
+            Some((Access::OpenUnknown, "/usr/bin/dash".into()))
+        );
+        assert_eq!(parse_line("varmor: 3 more lines suppressed"), None);
+        assert_eq!(parse_line("something else"), None);
+    }
+}
