@@ -3,6 +3,7 @@
 //!   oploop open FILE N            open(O_RDONLY)+close
 //!   oploop exec N                 fork + execve /bin/true + wait
 //!   oploop connect N              TCP connect to a loopback listener it opens itself
+//!   oploop syscall N              getppid(2): the cost a seccomp filter adds to a syscall
 //!   oploop landlock open FILE N   the open loop under a Landlock domain that handles every
 //!                                 filesystem right and grants them beneath / (Landlock alone)
 
@@ -21,7 +22,7 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: oploop open FILE N | exec N | connect N | landlock open FILE N");
+    eprintln!("usage: oploop open FILE N | exec N | connect N | syscall N | landlock open FILE N");
     std::process::exit(2)
 }
 
@@ -54,6 +55,10 @@ fn main() {
             &args.get(1).cloned().unwrap_or_else(|| usage()),
             arg(&args, 2),
         ),
+        Some("syscall") => time(arg(&args, 1), || {
+            // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+        }),
         Some("exec") => time(arg(&args, 1), || {
             assert!(
                 Command::new("/bin/true")
@@ -72,7 +77,24 @@ fn main() {
                 }
             });
             time(arg(&args, 1), || {
-                drop(TcpStream::connect(addr).expect("connect"))
+                let s = TcpStream::connect(addr).expect("connect");
+                // Close with a reset: no TIME_WAIT sockets pile up between runs, so each
+                // run's connect cost does not depend on the runs before it.
+                let linger = libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                };
+                // SAFETY: a valid socket fd and a correctly sized, initialised option value.
+                unsafe {
+                    libc::setsockopt(
+                        std::os::fd::AsRawFd::as_raw_fd(&s),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        (&linger as *const libc::linger).cast(),
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    )
+                };
+                drop(s)
             });
         }
         Some("landlock") if args.get(1).map(String::as_str) == Some("open") => {

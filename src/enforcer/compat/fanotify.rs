@@ -3,7 +3,7 @@
 //! arrive), answered by `PathIndex`. Allowed files that no rule can reach under any name
 //! get an ignore mark on their inode, so later opens never leave the kernel.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +53,8 @@ impl Drop for FileGuard {
 /// One mount of the sandbox, from /proc/PID/mountinfo.
 struct Mount {
     dev: String,
+    /// The directory of the filesystem that is mounted (not `/` for a bind mount).
+    root: String,
     point: String,
 }
 
@@ -85,6 +87,7 @@ fn mounts(pid: i32) -> Result<Vec<Mount>, EnforceError> {
             let f: Vec<&str> = l.split(' ').collect();
             Some(Mount {
                 dev: f.get(2)?.to_string(),
+                root: unescape(f.get(3)?),
                 point: unescape(f.get(4)?),
             })
         })
@@ -133,14 +136,19 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
     if mask.is_empty() {
         return Err(EnforceError::Setup("no file rules to enforce".into()));
     }
-    let multi: HashSet<u64> = mounts
-        .iter()
-        .filter(|m| per_dev[m.dev.as_str()] > 1)
-        .filter_map(|m| {
-            let (a, b) = m.dev.split_once(':')?;
-            Some(libc::makedev(a.parse().ok()?, b.parse().ok()?))
-        })
-        .collect();
+    let mut multi: HashMap<u64, Vec<(String, String)>> = HashMap::new();
+    for m in mounts.iter().filter(|m| per_dev[m.dev.as_str()] > 1) {
+        let Some((a, b)) = m.dev.split_once(':') else {
+            continue;
+        };
+        let (Ok(a), Ok(b)) = (a.parse(), b.parse()) else {
+            continue;
+        };
+        multi
+            .entry(libc::makedev(a, b))
+            .or_default()
+            .push((m.root.clone(), m.point.clone()));
+    }
     let group = Arc::new(group);
     let stop = Arc::new(AtomicBool::new(false));
     let answerer = Answerer {
@@ -171,7 +179,8 @@ struct Answerer {
     index: PathIndex,
     mode: Mode,
     uid: u32,
-    multi_mount_devs: HashSet<u64>,
+    /// Filesystems mounted more than once: (root, mount point) of each of their mounts.
+    multi_mount_devs: HashMap<u64, Vec<(String, String)>>,
     report: Report,
 }
 
@@ -285,11 +294,16 @@ impl Answerer {
         let Ok(st) = nix::sys::stat::fstat(fd.as_raw_fd()) else {
             return false;
         };
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG
-            || st.st_nlink != 1
-            || self.multi_mount_devs.contains(&st.st_dev)
-        {
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_nlink != 1 {
             return false;
+        }
+        if let Some(mounts) = self.multi_mount_devs.get(&st.st_dev) {
+            let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+                return false;
+            };
+            if !single_route(mounts, &path.to_string_lossy()) {
+                return false;
+            }
         }
         if nix::sys::statvfs::fstatvfs(fd)
             .is_ok_and(|v| v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
@@ -307,5 +321,71 @@ impl Answerer {
         };
         let writable = dir.uid() == self.uid || dir.mode() & 0o022 != 0;
         !writable
+    }
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    dir == "/"
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether the file at `path`, on a filesystem with these (root, mount point) mounts, can
+/// be reached through one of them only: then an allow cached on its inode cannot leak to
+/// another name. Bind mounts of unrelated subtrees (e.g. firejail's /run/firejail binds)
+/// leave the rest of the filesystem cacheable.
+fn single_route(mounts: &[(String, String)], path: &str) -> bool {
+    let Some(via) = mounts
+        .iter()
+        .filter(|(_, point)| under(path, point))
+        .max_by_key(|(_, point)| point.len())
+    else {
+        return false;
+    };
+    let rest = if via.1 == "/" {
+        path
+    } else {
+        &path[via.1.len()..]
+    };
+    let rel = format!("{}{}", via.0.trim_end_matches('/'), rest);
+    let rel = if rel.is_empty() { "/".to_string() } else { rel };
+    mounts
+        .iter()
+        .filter(|m| *m != via)
+        .all(|(root, _)| !under(&rel, root))
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::single_route;
+
+    #[test]
+    fn only_files_under_a_second_mount_root_lose_the_cache() {
+        let m = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let firejail = m(&[
+            ("/", "/"),
+            ("/run/firejail/dbus", "/run/firejail/dbus"),
+            (
+                "/run/firejail/firejail.ro.file",
+                "/run/firejail/firejail.ro.file",
+            ),
+        ]);
+        assert!(single_route(&firejail, "/etc/passwd"));
+        assert!(!single_route(&firejail, "/run/firejail/dbus/x"));
+        assert!(!single_route(&firejail, "/run/firejail/firejail.ro.file"));
+        // A subtree bound elsewhere: both names of a file under it are uncacheable.
+        let bound = m(&[("/", "/"), ("/home/u/src", "/work")]);
+        assert!(!single_route(&bound, "/work/a.c"));
+        assert!(!single_route(&bound, "/home/u/src/a.c"));
+        assert!(single_route(&bound, "/home/u/other"));
+        // The whole filesystem twice: nothing.
+        let twice = m(&[("/", "/"), ("/", "/mnt/again")]);
+        assert!(!single_route(&twice, "/etc/passwd"));
     }
 }
