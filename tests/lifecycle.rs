@@ -47,15 +47,15 @@ fn cgroups(d: &Daemon) -> usize {
 }
 
 #[test]
-fn a_thousand_sandboxes_leave_nothing_behind() {
-    let Some(()) = need_root("a_thousand_sandboxes_leave_nothing_behind") else {
+fn ten_thousand_sandboxes_leave_nothing_behind() {
+    let Some(()) = need_root("ten_thousand_sandboxes_leave_nothing_behind") else {
         return;
     };
     let d = Daemon::start();
     let n: usize = std::env::var("VARMOR_LIFECYCLE_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(10_000);
     // Warm up, then measure from a steady state.
     for _ in 0..100 {
         assert!(d

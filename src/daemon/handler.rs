@@ -176,6 +176,7 @@ fn build(
     stderr: Option<File>,
     learn: bool,
 ) -> Result<(Sandbox, Vec<String>), Response> {
+    let t0 = std::time::Instant::now();
     let rules = Arc::new(rules);
     let assessment = shared.enforcer.assess(&rules);
     let dir = cgroup::enter(&shared.cgroup_root, id, peer.pid)
@@ -198,6 +199,7 @@ fn build(
         uid: peer.uid,
         rules: rules.clone(),
     };
+    let t1 = std::time::Instant::now();
     let confinement = match shared.enforcer.confine(&ctx, report) {
         Ok(c) => c,
         Err(e) => {
@@ -205,11 +207,18 @@ fn build(
             return Err(refuse(RefuseCode::Unenforceable, e.to_string()));
         }
     };
+    let t2 = std::time::Instant::now();
     if let Some(g) = &shared.guard {
         g.lock()
             .unwrap_or_else(|p| p.into_inner())
             .hold(id, &dir, &confinement.held_fds());
     }
+    log::debug!(
+        "sandbox {id}: cgroup {:?}, enforcer {:?}, guard {:?}",
+        t1 - t0,
+        t2 - t1,
+        t2.elapsed()
+    );
     let ns_fd = peer
         .mnt_ns_fd
         .try_clone()

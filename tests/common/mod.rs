@@ -65,6 +65,11 @@ impl Daemon {
     }
 
     pub fn start_with(extra: &[&str]) -> Daemon {
+        Self::start_prefixed(&[], extra)
+    }
+
+    /// Starts varmord under `prefix` (e.g. `unshare -m ...`); `extra` may replace --log.
+    pub fn start_prefixed(prefix: &[&str], extra: &[&str]) -> Daemon {
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let tag = format!("varmor-test-{}-{n}", std::process::id());
         let dir = tempfile::Builder::new()
@@ -78,19 +83,28 @@ impl Daemon {
         let cgroup = varmor::daemon::cgroup::cgroup2_mount()
             .expect("cgroup2 mounted")
             .join(&tag);
-        let child = Command::new(env!("CARGO_BIN_EXE_varmord"))
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(env!("CARGO_BIN_EXE_varmord"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_varmord")),
+        };
+        let own_log = !extra.contains(&"--log");
+        let child = cmd
             .args([
                 "--socket",
                 socket.to_str().unwrap(),
                 "--pin-dir",
                 pin_dir.to_str().unwrap(),
             ])
-            .args([
-                "--cgroup-root",
-                cgroup.to_str().unwrap(),
-                "--log",
-                log.to_str().unwrap(),
-            ])
+            .args(["--cgroup-root", cgroup.to_str().unwrap()])
+            .args(if own_log {
+                vec!["--log", log.to_str().unwrap()]
+            } else {
+                vec![]
+            })
             .args(extra)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
