@@ -35,6 +35,9 @@ pub enum Request {
     },
     /// The caller's live sandboxes (all of them for root).
     List { version: u32 },
+    /// Answer the chmod calls of the caller's (already confined) namespace: the frame
+    /// carries the seccomp user-notification fd of the launcher's chmod filter (compat).
+    AttachChmod { version: u32, mnt_ns: u64 },
 }
 
 /// Why varmord said no; scripts may match on the code.
@@ -78,6 +81,8 @@ pub enum Response {
         code: RefuseCode,
         message: String,
     },
+    /// varmord answers the namespace's chmod calls from now on.
+    Attached,
     Sandboxes {
         list: Vec<SandboxInfo>,
     },

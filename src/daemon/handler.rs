@@ -29,7 +29,7 @@ pub struct Shared {
     pub guard: Option<Mutex<Guard>>,
 }
 
-fn refuse(code: RefuseCode, message: impl Into<String>) -> Response {
+pub fn refuse(code: RefuseCode, message: impl Into<String>) -> Response {
     Response::Refused {
         code,
         message: message.into(),
@@ -88,7 +88,12 @@ fn respond(shared: &Shared, sock: &UnixStream, req: Request, stderr: Option<File
             if quiet { None } else { stderr },
             learn,
         ),
-        Request::List { version } | Request::Confine { version, .. } => refuse(
+        Request::AttachChmod { version, mnt_ns } if version == PROTO_VERSION => {
+            super::attach::attach_chmod(shared, &peer, mnt_ns, stderr)
+        }
+        Request::List { version }
+        | Request::Confine { version, .. }
+        | Request::AttachChmod { version, .. } => refuse(
             RefuseCode::BadVersion,
             format!("protocol version {version}; this varmord speaks {PROTO_VERSION}"),
         ),
@@ -238,6 +243,7 @@ fn build(
         cgroup: dir,
         sink,
         confinement,
+        chmod: None,
         _ns_fd: ns_fd,
         _pidfd: pidfd,
     };

@@ -1,6 +1,7 @@
 //! varmord: probes the kernel, picks a backend, serves the socket, reaps ended sandboxes,
 //! turns kernel denial events into lines, and on a clean stop removes every trace.
 
+pub mod attach;
 pub mod cgroup;
 pub mod denial;
 pub mod guard;

@@ -32,6 +32,8 @@ pub struct Sandbox {
     pub cgroup: PathBuf,
     pub sink: Arc<Sink>,
     pub confinement: Box<dyn Confinement>,
+    /// Answers chmod calls (compat), once the launcher has handed its filter over.
+    pub chmod: Option<crate::enforcer::compat::chmod::ChmodGuard>,
     /// Held so the namespace (and its inode number) cannot be freed and reused while its
     /// entries exist.
     pub _ns_fd: File,
@@ -120,6 +122,14 @@ impl Registry {
 
     pub fn activate(&mut self, sb: Sandbox) {
         self.slots.insert(sb.ns, Slot::Live(Box::new(sb)));
+    }
+
+    /// The live sandbox in namespace `ns`, if `uid` owns it.
+    pub fn live_mut(&mut self, ns: u64, uid: u32) -> Option<&mut Sandbox> {
+        match self.slots.get_mut(&ns) {
+            Some(Slot::Live(sb)) if sb.uid == uid => Some(sb),
+            _ => None,
+        }
     }
 
     pub fn sink_for_ns(&self, ns: u64) -> Option<Arc<Sink>> {

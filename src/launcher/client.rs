@@ -102,3 +102,25 @@ pub fn list(socket: &Path) -> Result<Vec<crate::proto::SandboxInfo>, ClientError
         }),
     }
 }
+
+/// Hands the chmod notification fd of the confined namespace `mnt_ns` to varmord.
+pub fn attach_chmod(
+    socket: &Path,
+    mnt_ns: u64,
+    notify: &std::os::fd::OwnedFd,
+) -> Result<(), ClientError> {
+    match exchange(
+        socket,
+        &Request::AttachChmod {
+            version: PROTO_VERSION,
+            mnt_ns,
+        },
+        Lines::Learn(notify.as_raw_fd()),
+    )? {
+        Response::Attached => Ok(()),
+        other => Err(ClientError::Protocol {
+            path: socket.display().to_string(),
+            msg: format!("unexpected answer {other:?}"),
+        }),
+    }
+}

@@ -85,7 +85,7 @@ pub fn confine_and_exec(
     wire.seccomp = Default::default();
 
     let mnt_ns = ns::enter_sandbox_namespace()?;
-    let (_backend, notes) = client::confine(&cli.socket, mnt_ns, &wire, lines)?;
+    let (backend, notes) = client::confine(&cli.socket, mnt_ns, &wire, lines)?;
     let unenforced: Vec<String> = notes
         .iter()
         .filter(|n| n.starts_with("NOT ENFORCED"))
@@ -110,5 +110,11 @@ pub fn confine_and_exec(
         }
     }
     seccomp::install(filters)?;
+    if backend == "compat" && crate::enforcer::compat::chmod::needed(&rules) {
+        // chmod rules: varmord answers chmod calls through a notification filter.
+        let notify = seccomp::install_chmod_notify()?;
+        client::attach_chmod(&cli.socket, mnt_ns, &notify)?;
+        drop(notify); // the target must never hold it
+    }
     Err(exec::exec(&cli.command).into())
 }

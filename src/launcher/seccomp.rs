@@ -185,3 +185,26 @@ pub fn install(filters: Filters) -> Result<(), LaunchError> {
     }
     Ok(())
 }
+
+/// fchmodat2 (Linux 6.6), by number: this libseccomp may not know its name.
+const FCHMODAT2: i32 = 452;
+
+/// Loads the chmod notification filter (compat backend with chmod rules) and returns its
+/// fd for varmord; fchmodat2 answers ENOSYS so libc falls back to fchmodat.
+pub fn install_chmod_notify() -> Result<std::os::fd::OwnedFd, LaunchError> {
+    use std::os::fd::FromRawFd;
+    let mut f = ScmpFilterContext::new(ScmpAction::Allow).map_err(|e| serr("new filter", e))?;
+    f.set_ctl_nnp(false).map_err(|e| serr("nnp", e))?;
+    for name in crate::enforcer::compat::chmod::CHMOD_SYSCALLS {
+        add(&mut f, ScmpAction::Notify, name, &[])?;
+    }
+    f.add_rule(
+        ScmpAction::Errno(libc::ENOSYS),
+        ScmpSyscall::from(FCHMODAT2),
+    )
+    .map_err(|e| serr("rule for fchmodat2", e))?;
+    f.load().map_err(|e| serr("loading the chmod filter", e))?;
+    let fd = f.get_notify_fd().map_err(|e| serr("chmod filter fd", e))?;
+    // SAFETY: libseccomp hands over a fresh fd that nothing else owns or closes.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}

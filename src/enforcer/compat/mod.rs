@@ -2,6 +2,7 @@
 //! file and exec rules, cgroup sock_addr BPF programs the network rules (same maps as
 //! bpf-lsm), and the launcher's Landlock, capability drop and seccomp filter the rest.
 
+pub mod chmod;
 pub mod fanotify;
 pub mod opener;
 
@@ -63,9 +64,6 @@ pub fn assess(rules: &RuleSet) -> Assessment {
     for r in &rules.paths {
         let landlock = Access::from_bits(r.access.bits() & !fanotify_access().bits() & !chmod)
             .unwrap_or_default();
-        if r.access.bits() & chmod != 0 && r.action == crate::profile::file::Action::Deny {
-            note(label(r.origin), "chmod".into(), r.pattern.as_str());
-        }
         if !landlock.is_empty() {
             note(label(r.origin), landlock.to_string(), r.pattern.as_str());
         }
@@ -75,11 +73,7 @@ pub fn assess(rules: &RuleSet) -> Assessment {
             0 => format!("`{first}`"),
             n => format!("`{first}` and {n} more"),
         };
-        a.notes.push(if kind == "chmod" {
-            format!("{label} {paths}: chmod is NOT enforced on this backend (Landlock has no chmod right); its other accesses are")
-        } else {
-            format!("{label} {paths}: {kind} is enforced by Landlock on the directory that holds each path (stricter: the whole directory)")
-        });
+        a.notes.push(format!("{label} {paths}: {kind} is enforced by Landlock on the directory that holds each path (stricter: the whole directory)"));
     }
     for r in &rules.mount {
         if r.source.is_some()
