@@ -119,8 +119,11 @@ pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
         );
     }
     let a = compat::assess(rs);
-    if !a.notes.is_empty() {
+    if !a.notes.is_empty() || !a.unenforced.is_empty() {
         let _ = writeln!(s, "\nON THE COMPAT BACKEND");
+        for n in &a.unenforced {
+            let _ = writeln!(s, "  - NOT ENFORCED (refused without --allow-partial): {n}");
+        }
         for n in &a.notes {
             let _ = writeln!(s, "  - {n}");
         }

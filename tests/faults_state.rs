@@ -151,7 +151,10 @@ fn launch(d: &Daemon, profile: &str, before: usize) -> Result<Child, (Option<i32
 /// The refused launch: exit 125, a line saying which map is full, and the maps hold
 /// exactly the namespaces they held before it; the sandboxes already running still deny.
 fn check_refused(d: &Daemon, before: usize, code: Option<i32>, err: &str) {
-    eprintln!("full maps: refused after {before} sandboxes: {}", err.trim());
+    eprintln!(
+        "full maps: refused after {before} sandboxes: {}",
+        err.trim()
+    );
     assert_eq!(code, Some(125), "{err}");
     assert!(
         err.contains("full") || err.contains("map"),

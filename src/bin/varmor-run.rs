@@ -69,11 +69,11 @@ fn main() -> std::process::ExitCode {
                 match cli.format {
                     Format::Text => print!("{}", varmor::report::check_text(&rs, &pf)),
                     Format::Json => {
-                        let notes = varmor::enforcer::compat::assess(&rs).notes;
+                        let a = varmor::enforcer::compat::assess(&rs);
                         println!(
                             "{}",
                             serde_json::to_string_pretty(
-                                &serde_json::json!({"rules": rs, "compat_notes": notes})
+                                &serde_json::json!({"rules": rs, "compat_notes": a.notes, "compat_not_enforced": a.unenforced})
                             )
                             .unwrap_or_default()
                         );

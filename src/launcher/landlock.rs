@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use landlock::{
     AccessFs, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, ABI,
+    RulesetStatus, Scope, ABI,
 };
 
 use super::error::LaunchError;
@@ -19,7 +19,7 @@ use crate::profile::file::Action;
 use crate::profile::pattern::PatternKind;
 use crate::rules::RuleSet;
 
-const LL_ABI: ABI = ABI::V5;
+const LL_ABI: ABI = ABI::V6;
 
 pub struct LandlockReport {
     pub status: String,
@@ -111,7 +111,15 @@ fn add(
 
 /// Applies the Landlock domain for `rules` to this process (before execve).
 pub fn apply(rules: &RuleSet) -> Result<LandlockReport, LaunchError> {
-    let denied = withheld(rules);
+    let from_rules = withheld(rules);
+    let mut denied = from_rules.clone();
+    // Moving a process out of its sandbox's cgroup would end the sandbox in varmord's
+    // eyes (root can write any cgroup.procs, a user their delegated ones): no cgroup file
+    // is writable inside.
+    let cgroups = Path::new("/sys/fs/cgroup");
+    if cgroups.is_dir() {
+        denied.push((cgroups.to_path_buf(), AccessFs::WriteFile.into()));
+    }
     let handled = denied.iter().fold(BitFlags::empty(), |a, (_, r)| a | *r);
     let lerr = |e: landlock::RulesetError| LaunchError::Landlock(e.to_string());
     // With nothing to withhold, a domain that restricts nothing still scopes ptrace.
@@ -120,8 +128,12 @@ pub fn apply(rules: &RuleSet) -> Result<LandlockReport, LaunchError> {
     } else {
         handled
     };
+    // Signals stay inside the domain too (Landlock ABI 6; dropped on older kernels): the
+    // sandbox cannot kill varmord, its guard or anything else outside.
     let mut rs = Ruleset::default()
         .handle_access(handled)
+        .map_err(lerr)?
+        .scope(Scope::Signal)
         .map_err(lerr)?
         .create()
         .map_err(lerr)?;
@@ -164,7 +176,7 @@ pub fn apply(rules: &RuleSet) -> Result<LandlockReport, LaunchError> {
             "the kernel does not enforce Landlock; the rules cannot be kept".into(),
         ));
     }
-    let notes = denied
+    let notes = from_rules
         .iter()
         .map(|(d, r)| {
             format!(

@@ -50,7 +50,15 @@ const ESCAPES: &[&str] = &[
     "add_key",
     "request_key",
     "userfaultfd",
+    // io_uring performs opens, connects and sends outside the syscall hooks' view.
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
 ];
+/// Terminal ioctls that push input into the terminal the sandbox shares with its parent
+/// (the shell would run it unconfined after the sandbox ends: CVE-2017-5226's kind).
+const TIOCSTI: u64 = 0x5412;
+const TIOCLINUX: u64 = 0x541C;
 const PTRACE: &[&str] = &[
     "ptrace",
     "process_vm_readv",
@@ -90,7 +98,7 @@ fn add(
 }
 
 /// The anti-escape filter.
-pub fn anti_escape(ptrace: PtraceScope) -> Result<ScmpFilterContext, LaunchError> {
+pub fn anti_escape(ptrace: PtraceScope, no_inet: bool) -> Result<ScmpFilterContext, LaunchError> {
     let mut f = ScmpFilterContext::new(ScmpAction::Allow).map_err(|e| serr("new filter", e))?;
     f.set_ctl_nnp(false).map_err(|e| serr("nnp", e))?;
     for name in ESCAPES.iter().chain(if ptrace == PtraceScope::All {
@@ -101,6 +109,19 @@ pub fn anti_escape(ptrace: PtraceScope) -> Result<ScmpFilterContext, LaunchError
         add(&mut f, ScmpAction::Errno(EPERM), name, &[])?;
     }
     add(&mut f, ScmpAction::Errno(libc::ENOSYS), "clone3", &[])?;
+    for req in [TIOCSTI, TIOCLINUX] {
+        // The request is an unsigned int: compare its low 32 bits only.
+        let low = ScmpArgCompare::new(1, ScmpCompareOp::MaskedEqual(0xffff_ffff), req);
+        add(&mut f, ScmpAction::Errno(EPERM), "ioctl", &[low])?;
+    }
+    if no_inet {
+        // Every connect, send and bind is denied: no IPv4/IPv6 socket is needed, and
+        // none can listen() on an implicit port or receive.
+        for family in [libc::AF_INET, libc::AF_INET6] {
+            let fam = ScmpArgCompare::new(0, ScmpCompareOp::Equal, family as u64);
+            add(&mut f, ScmpAction::Errno(EPERM), "socket", &[fam])?;
+        }
+    }
     for &flag in CLONE_NEW {
         add(
             &mut f,
@@ -160,9 +181,22 @@ pub fn build(
     Ok(f)
 }
 
+/// Whether an enforced rule denies every direction to every address and port (`nonet`).
+pub fn denies_all_network(rules: &RuleSet) -> bool {
+    use crate::profile::file::Action;
+    use crate::profile::net::Dirs;
+    rules.mode == crate::rules::Mode::Enforce
+        && rules.net.iter().any(|r| {
+            r.action == Action::Deny
+                && r.dirs.bits() == Dirs::ALL.bits()
+                && r.addrs.is_empty()
+                && r.ports.is_empty()
+        })
+}
+
 /// Builds every filter for `rules` (+ an OCI file); fails before anything is changed.
 pub fn prepare(rules: &RuleSet, oci_file: Option<&Path>) -> Result<Filters, LaunchError> {
-    let mut v = vec![anti_escape(rules.ptrace)?];
+    let mut v = vec![anti_escape(rules.ptrace, denies_all_network(rules))?];
     let s = &rules.seccomp;
     if s.default.is_some() || !s.syscalls.is_empty() {
         v.push(build(

@@ -151,8 +151,14 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
     }
     let group = Arc::new(group);
     let stop = Arc::new(AtomicBool::new(false));
+    let inodes = super::inodes::DeniedInodes::collect(
+        ctx.pid,
+        &ctx.rules,
+        opener::unknown().union(Access::EXEC),
+    );
     let answerer = Answerer {
         index,
+        inodes,
         mode: ctx.rules.mode,
         uid: ctx.uid,
         multi_mount_devs: multi,
@@ -177,6 +183,8 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
 
 struct Answerer {
     index: PathIndex,
+    /// The files deny rules named at start, by identity (hard links, renames).
+    inodes: super::inodes::DeniedInodes,
     mode: Mode,
     uid: u32,
     /// Filesystems mounted more than once: (root, mount point) of each of their mounts.
@@ -220,14 +228,23 @@ impl Answerer {
             std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
         let path = path.as_os_str().as_encoded_bytes();
         let verdict = self.index.lookup(path);
+        let ident = if self.inodes.is_empty() {
+            None
+        } else {
+            nix::sys::stat::fstat(fd.as_raw_fd())
+                .ok()
+                .map(|st| (st.st_dev, st.st_ino))
+        };
+        let named = ident.is_some_and(|(d, i)| self.inodes.denies(d, i, Access::ALL).is_some());
         let mut req = if exec {
             Access::EXEC
-        } else if verdict.deny.is_empty() && verdict.audit.is_empty() {
+        } else if verdict.deny.is_empty() && verdict.audit.is_empty() && !named {
             Access::NONE
         } else {
             opener::requested(tid)
         };
-        let mut denied = verdict.denies(req);
+        let by_inode = |req| ident.and_then(|(d, i)| self.inodes.denies(d, i, req));
+        let mut denied = verdict.denies(req).or_else(|| by_inode(req));
         if denied.is_none()
             && !exec
             && verdict.deny.intersects(Access::EXEC)
@@ -235,7 +252,7 @@ impl Answerer {
         {
             // `ld.so /usr/bin/curl`: the loader maps the binary it was asked to run.
             req = Access::EXEC;
-            denied = verdict.denies(req);
+            denied = verdict.denies(req).or_else(|| by_inode(req));
         }
         let enforce = self.mode == Mode::Enforce;
         let what = || {
@@ -269,7 +286,11 @@ impl Answerer {
                 origin: Some(origin),
                 outcome: Outcome::Audited,
             });
-        } else if verdict.deny.is_empty() && verdict.audit.is_empty() && self.cacheable(fd) {
+        } else if verdict.deny.is_empty()
+            && verdict.audit.is_empty()
+            && !named
+            && self.cacheable(fd)
+        {
             let flags = MarkFlags::FAN_MARK_ADD
                 | MarkFlags::FAN_MARK_IGNORED_MASK
                 | MarkFlags::FAN_MARK_IGNORED_SURV_MODIFY;

@@ -4,6 +4,7 @@
 
 pub mod chmod;
 pub mod fanotify;
+pub mod inodes;
 pub mod opener;
 
 use std::os::fd::{AsRawFd, RawFd};
@@ -66,6 +67,20 @@ pub fn assess(rules: &RuleSet) -> Assessment {
             .unwrap_or_default();
         if !landlock.is_empty() {
             note(label(r.origin), landlock.to_string(), r.pattern.as_str());
+        }
+    }
+    // fanotify cannot mark procfs or sysfs: their open and exec rules would go unchecked.
+    for r in &rules.paths {
+        let p = r.pattern.as_str();
+        if r.action == crate::profile::file::Action::Deny
+            && r.access.intersects(fanotify_access())
+            && (p.starts_with("/proc/") || p.starts_with("/sys/"))
+        {
+            a.unenforced.push(format!(
+                "{} `{p}`: {}: the compat backend cannot watch opens under /proc or /sys",
+                label(r.origin),
+                Access::from_bits(r.access.bits() & fanotify_access().bits()).unwrap_or_default()
+            ));
         }
     }
     for (label, kind, first, more) in per_rule {

@@ -1,10 +1,13 @@
 //! What the task blocked in a fanotify permission event asked for. fanotify does not say
 //! whether an open was for reading or writing, so we read the blocked syscall's arguments
-//! from /proc/TID/syscall (and open_how from /proc/TID/mem for openat2). Anything we
-//! cannot read counts as read+write: unknown requests are checked against every rule.
+//! from /proc/TID/syscall (registers saved at entry: they cannot be raced). openat2's
+//! flags live in memory another thread can rewrite, so openat2, like anything else we
+//! cannot read reliably, counts as read+write: checked against every rule.
 //! Opens made by execve itself are reads.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 
 use crate::abi;
 use crate::profile::file::Access;
@@ -69,7 +72,9 @@ pub fn requested(tid: i32) -> Access {
         nr::OPEN => arg(1),
         nr::CREAT => Some((libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64),
         nr::OPENAT | nr::OPEN_BY_HANDLE_AT => arg(2),
-        OPENAT2 => arg(2).and_then(|how| read_u64(tid, how)),
+        // open_how lives in the caller's memory, which another thread can rewrite after
+        // the kernel copied it: what we would read is not what the kernel used.
+        OPENAT2 => None,
         // The kernel's own opens while executing (the program, its ELF interpreter, a
         // script's interpreter) are read-only; the syscall number cannot be raced.
         nr::EXECVE | nr::EXECVEAT | nr::USELIB => Some(libc::O_RDONLY as u64),
@@ -78,25 +83,92 @@ pub fn requested(tid: i32) -> Access {
     flags.map(open_access).unwrap_or_else(unknown)
 }
 
-/// First u64 at `addr` in task `tid`'s memory (open_how.flags).
-fn read_u64(tid: i32, addr: u64) -> Option<u64> {
-    let mut f = std::fs::File::open(format!("/proc/{tid}/mem")).ok()?;
-    f.seek(SeekFrom::Start(addr)).ok()?;
-    let mut b = [0u8; 8];
-    f.read_exact(&mut b).ok()?;
-    Some(u64::from_ne_bytes(b))
-}
-
-/// Is task `tid` running the dynamic loader as its program (`ld.so /usr/bin/curl`)?
+/// Is task `tid` running a dynamic loader as its program (`ld.so /usr/bin/curl`, or a
+/// copy of ld.so under any name)? By name, else by shape: a position-independent ELF
+/// with no interpreter of its own is a loader (or a static-pie program, which is rare and
+/// then only loses the right to read denied programs). Answers are cached per file.
+/// Called on the fanotify answer thread: it must not open anything in the sandbox.
 pub fn is_loader(tid: i32) -> bool {
-    let Ok(exe) = std::fs::read_link(format!("/proc/{tid}/exe")) else {
+    let exe = format!("/proc/{tid}/exe");
+    let Ok(path) = std::fs::read_link(&exe) else {
         return false;
     };
-    let name = exe.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    name.starts_with("ld-linux")
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if name.starts_with("ld-linux")
         || name.starts_with("ld64.so")
         || name == "ld.so"
         || name.starts_with("ld-musl")
+    {
+        return true;
+    }
+    let Ok(meta) = std::fs::metadata(&exe) else {
+        return false;
+    };
+    let key = (meta.dev(), meta.ino(), meta.mtime(), meta.mtime_nsec());
+    thread_local! {
+        static SEEN: RefCell<HashMap<(u64, u64, i64, i64), bool>> = RefCell::new(HashMap::new());
+    }
+    if let Some(v) = SEEN.with(|s| s.borrow().get(&key).copied()) {
+        return v;
+    }
+    // Never open /proc/TID/exe: that open goes through the sandbox's marked mounts and
+    // would wait for this very thread's answer. Open the same path in varmord's own
+    // namespace (a copy of the sandbox's, unmarked) and check it is the same file; a file
+    // that cannot be checked counts as a loader (it only loses reads of denied programs).
+    let same = std::fs::File::open(&path)
+        .ok()
+        .and_then(|f| f.metadata().ok())
+        .is_some_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()));
+    let v = !same || elf_is_loader(&path.to_string_lossy());
+    SEEN.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() > 4096 {
+            s.clear();
+        }
+        s.insert(key, v);
+    });
+    v
+}
+
+fn elf_is_loader(exe: &str) -> bool {
+    use object::elf::{FileHeader64, ET_DYN, PT_INTERP};
+    use object::read::elf::{FileHeader, ProgramHeader};
+    use object::Endianness;
+    // The ELF header and program headers sit at the start of the file.
+    let mut data = Vec::new();
+    let Ok(f) = std::fs::File::open(exe) else {
+        return false;
+    };
+    if std::io::Read::read_to_end(&mut std::io::Read::take(f, 64 * 1024), &mut data).is_err() {
+        return false;
+    }
+    let Ok(header) = FileHeader64::<Endianness>::parse(data.as_slice()) else {
+        return false;
+    };
+    let Ok(e) = header.endian() else {
+        return false;
+    };
+    let Ok(phdrs) = header.program_headers(e, data.as_slice()) else {
+        return false;
+    };
+    header.e_type(e) == ET_DYN && !phdrs.iter().any(|ph| ph.p_type(e) == PT_INTERP)
+}
+
+#[cfg(test)]
+mod loader_tests {
+    #[test]
+    fn ld_so_is_a_loader_and_dynamic_programs_are_not() {
+        for ld in ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"] {
+            if std::path::Path::new(ld).exists() {
+                assert!(super::elf_is_loader(ld), "{ld}");
+            }
+        }
+        assert!(!super::elf_is_loader("/usr/bin/cat"));
+        assert!(!super::elf_is_loader("/etc/hostname"));
+    }
 }
 
 /// `comm` of a task, for denial lines.
