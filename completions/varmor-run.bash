@@ -23,7 +23,7 @@ _varmor__run() {
 
     case "${cmd}" in
         varmor__run)
-            opts="-p -q -h -V --profile --check --list --ps --shell-init --desktop --learn --socket --allow-partial --complain --quiet --seccomp --format --help --version"
+            opts="-p -q -h -V --profile --check --list --ps --shell-init --desktop --learn --socket --allow-partial --complain --quiet --keep-fds --seccomp --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

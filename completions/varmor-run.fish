@@ -14,5 +14,6 @@ complete -c varmor-run -l ps -d 'List your live sandboxes (root: everyone\'s): p
 complete -c varmor-run -l allow-partial -d 'Run even where the backend cannot enforce every rule; print what is not enforced'
 complete -c varmor-run -l complain -d 'Log what the profile would deny, deny nothing'
 complete -c varmor-run -s q -l quiet -d 'No denial lines on this terminal (they still go to varmord\'s log)'
+complete -c varmor-run -l keep-fds -d 'Pass descriptors above 2 on to CMD. By default they are closed at exec: a file or directory opened outside the sandbox is not checked by its rules'
 complete -c varmor-run -s h -l help -d 'Print help'
 complete -c varmor-run -s V -l version -d 'Print version'

@@ -30,6 +30,7 @@ _varmor-run() {
 '--complain[Log what the profile would deny, deny nothing]' \
 '-q[No denial lines on this terminal (they still go to varmord'\''s log)]' \
 '--quiet[No denial lines on this terminal (they still go to varmord'\''s log)]' \
+'--keep-fds[Pass descriptors above 2 on to CMD. By default they are closed at exec\: a file or directory opened outside the sandbox is not checked by its rules]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \

@@ -53,6 +53,11 @@ pub struct RunCli {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Pass descriptors above 2 on to CMD. By default they are closed at exec: a file or
+    /// directory opened outside the sandbox is not checked by its rules.
+    #[arg(long)]
+    pub keep_fds: bool,
+
     /// Also apply this Docker/OCI seccomp JSON profile.
     #[arg(long, value_name = "FILE")]
     pub seccomp: Option<PathBuf>,

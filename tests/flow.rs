@@ -192,3 +192,24 @@ fn nested_escapes_fail() {
     assert!(host_sh("unshare -Ur true").status.success());
     assert!(host_sh("unshare -m true").status.success());
 }
+
+#[test]
+fn descriptors_from_outside_are_closed_unless_kept() {
+    let Some(()) = need_root("descriptors_from_outside_are_closed_unless_kept") else {
+        return;
+    };
+    let d = Daemon::start();
+    let run = |keep: &str| {
+        host_sh(&format!(
+            "exec 3</etc/hostname; {} --socket {} {keep} --profile {} -- sh -c 'cat <&3'",
+            env!("CARGO_BIN_EXE_varmor-run"),
+            d.socket.display(),
+            profile("base")
+        ))
+    };
+    let closed = run("");
+    assert!(!closed.status.success(), "fd 3 reached the target");
+    let kept = run("--keep-fds");
+    assert!(kept.status.success(), "{}", stderr(&kept));
+    assert_eq!(stdout(&kept), std::fs::read_to_string("/etc/hostname").unwrap());
+}

@@ -116,5 +116,10 @@ pub fn confine_and_exec(
         client::attach_chmod(&cli.socket, mnt_ns, &notify)?;
         drop(notify); // the target must never hold it
     }
+    if !cli.keep_fds {
+        // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only marks descriptors; nothing
+        // this process still uses is closed before execve.
+        unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
+    }
     Err(exec::exec(&cli.command).into())
 }

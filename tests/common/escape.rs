@@ -33,6 +33,8 @@ pub const EPERM: i32 = libc::EPERM;
 pub const EACCES: i32 = libc::EACCES;
 pub const ENOSYS: i32 = libc::ENOSYS;
 pub const EXDEV: i32 = libc::EXDEV;
+pub const ENOENT: i32 = libc::ENOENT;
+pub const EBADF: i32 = libc::EBADF;
 
 /// `curl --version` prints this line; seeing it means curl ran.
 pub const CURL_RAN: &str = "Protocols:";
