@@ -12,7 +12,7 @@ cargo build --release --locked --quiet 2>/dev/null || cargo build --release --qu
 echo "==> varmord --probe"
 varmord --probe || true
 sock=$(mktemp -d)/varmord.sock
-varmord --socket "$sock" --backend auto &
+RUST_LOG=warn varmord --socket "$sock" --backend auto &
 vpid=$!
 trap 'kill $vpid 2>/dev/null; wait $vpid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
