@@ -11,12 +11,9 @@ use std::ffi::CString;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use libseccomp::{notify_id_valid, ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags, ScmpSyscall};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::opener;
 use crate::enforcer::{Denial, Outcome, Report};
@@ -35,20 +32,9 @@ pub fn needed(rules: &RuleSet) -> bool {
     })
 }
 
+/// The answering thread of one sandbox; dropping it stops the thread.
 pub struct ChmodGuard {
-    stop: Arc<AtomicBool>,
-    wake: Option<OwnedFd>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for ChmodGuard {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.wake = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    _worker: super::worker::Worker,
 }
 
 /// Starts answering the chmod notifications of one sandbox on `notify`.
@@ -58,27 +44,13 @@ pub fn start(
     id: u64,
     report: Report,
 ) -> std::io::Result<ChmodGuard> {
-    let (wake_rx, wake) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let index = PathIndex::new(&rules.paths);
-    let enforce = rules.mode == Mode::Enforce;
-    let thread = std::thread::Builder::new()
-        .name(format!("chmod-{id}"))
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            let a = Answerer {
-                index,
-                enforce,
-                report,
-            };
-            a.run(&notify, &s, &wake_rx)
-        })?;
-    Ok(ChmodGuard {
-        stop,
-        wake: Some(wake),
-        thread: Some(thread),
-    })
+    let a = Answerer {
+        index: PathIndex::new(&rules.paths),
+        enforce: rules.mode == Mode::Enforce,
+        report,
+    };
+    super::worker::Worker::spawn(format!("chmod-{id}"), move |w| a.run(&notify, &w))
+        .map(|w| ChmodGuard { _worker: w })
 }
 
 struct Answerer {
@@ -88,28 +60,9 @@ struct Answerer {
 }
 
 impl Answerer {
-    fn run(&self, notify: &OwnedFd, stop: &AtomicBool, wake: &OwnedFd) {
-        while !stop.load(Ordering::SeqCst) {
-            let mut fds = [
-                PollFd::new(notify.as_fd(), PollFlags::POLLIN),
-                PollFd::new(wake.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) if fds[1].any().unwrap_or(true) => return,
-                Ok(_)
-                    if fds[0]
-                        .revents()
-                        .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)) =>
-                {
-                    return; // every process of the filter has ended
-                }
-                Ok(_) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    log::error!("seccomp notify poll: {e}");
-                    return;
-                }
-            }
+    /// Until stopped, or until every process of the filter has ended (POLLHUP).
+    fn run(&self, notify: &OwnedFd, waiter: &super::worker::Waiter) {
+        while waiter.wait(notify.as_fd()) {
             let fd = notify.as_raw_fd();
             let Ok(req) = ScmpNotifReq::receive(fd) else {
                 continue; // the caller went away before we read it

@@ -6,11 +6,8 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::MetadataExt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::fanotify::{
     EventFFlags, Fanotify, FanotifyEvent, FanotifyResponse, InitFlags, MarkFlags, MaskFlags,
     Response,
@@ -25,10 +22,8 @@ use crate::rules::Mode;
 /// A running fanotify answerer for one sandbox; dropping it stops the thread and closes
 /// the group (the kernel then drops every mark of it).
 pub struct FileGuard {
-    stop: Arc<AtomicBool>,
-    /// Closing this wakes the answer thread at once (its read end sees POLLHUP).
-    wake: Option<std::os::fd::OwnedFd>,
-    thread: Option<JoinHandle<()>>,
+    /// Declared first: stopped and joined before the group closes.
+    _worker: super::worker::Worker,
     group: Arc<Fanotify>,
     pub marked_mounts: usize,
 }
@@ -37,16 +32,6 @@ impl FileGuard {
     /// The group fd (handed to the guard process so the marks outlive a varmord crash).
     pub fn group_fd(&self) -> BorrowedFd<'_> {
         self.group.as_fd()
-    }
-}
-
-impl Drop for FileGuard {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.wake = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -150,7 +135,6 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
             .push((m.root.clone(), m.point.clone()));
     }
     let group = Arc::new(group);
-    let stop = Arc::new(AtomicBool::new(false));
     let inodes = super::inodes::DeniedInodes::collect(
         ctx.pid,
         &ctx.rules,
@@ -164,18 +148,12 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
         multi_mount_devs: multi,
         report,
     };
-    let (wake_rx, wake) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| EnforceError::Setup(format!("pipe: {e}")))?;
-    let (g, s) = (group.clone(), stop.clone());
-    let thread = std::thread::Builder::new()
-        .name(format!("fan-{}", ctx.id))
-        .stack_size(256 * 1024)
-        .spawn(move || answerer.run(&g, &s, &wake_rx))
-        .map_err(|e| EnforceError::Setup(format!("spawning the answer thread: {e}")))?;
+    let g = group.clone();
+    let worker =
+        super::worker::Worker::spawn(format!("fan-{}", ctx.id), move |w| answerer.run(&g, &w))
+            .map_err(|e| EnforceError::Setup(format!("spawning the answer thread: {e}")))?;
     Ok(FileGuard {
-        stop,
-        wake: Some(wake),
-        thread: Some(thread),
+        _worker: worker,
         group,
         marked_mounts: marked,
     })
@@ -193,22 +171,8 @@ struct Answerer {
 }
 
 impl Answerer {
-    fn run(&self, group: &Fanotify, stop: &AtomicBool, wake: &std::os::fd::OwnedFd) {
-        while !stop.load(Ordering::SeqCst) {
-            let mut fds = [
-                PollFd::new(group.as_fd(), PollFlags::POLLIN),
-                PollFd::new(wake.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) if fds[1].any().unwrap_or(true) => return,
-                Ok(0) => continue,
-                Ok(_) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    log::error!("fanotify poll: {e}");
-                    return;
-                }
-            }
+    fn run(&self, group: &Fanotify, waiter: &super::worker::Waiter) {
+        while waiter.wait(group.as_fd()) {
             match group.read_events() {
                 Ok(events) => events.iter().for_each(|ev| self.answer(group, ev)),
                 Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}

@@ -6,6 +6,7 @@ pub mod chmod;
 pub mod fanotify;
 pub mod inodes;
 pub mod opener;
+pub mod worker;
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;

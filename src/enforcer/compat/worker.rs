@@ -1,0 +1,93 @@
+//! One answering thread per sandbox and kind of event (fanotify permission events, chmod
+//! notifications): it sleeps in poll on its fd and a wake pipe, and is stopped and joined
+//! when its `Worker` is dropped.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+pub struct Worker {
+    stop: Arc<AtomicBool>,
+    /// Closing this wakes the thread at once (its read end sees POLLHUP).
+    wake: Option<OwnedFd>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The thread's side: waits for its fd or for the stop.
+pub struct Waiter {
+    stop: Arc<AtomicBool>,
+    wake: OwnedFd,
+}
+
+impl Worker {
+    /// Starts `body` on a thread named `name`; `body` loops on `Waiter::wait`.
+    pub fn spawn(
+        name: String,
+        body: impl FnOnce(Waiter) + Send + 'static,
+    ) -> std::io::Result<Worker> {
+        let (wake_rx, wake) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let waiter = Waiter {
+            stop: stop.clone(),
+            wake: wake_rx,
+        };
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .stack_size(256 * 1024)
+            .spawn(move || body(waiter))?;
+        Ok(Worker {
+            stop,
+            wake: Some(wake),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Waiter {
+    /// True when `fd` has something to read; false when the worker is stopped, `fd` hung
+    /// up (no process is left to ask) or polling failed.
+    pub fn wait(&self, fd: BorrowedFd<'_>) -> bool {
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            let mut fds = [
+                PollFd::new(fd, PollFlags::POLLIN),
+                PollFd::new(self.wake.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) if fds[1].any().unwrap_or(true) => return false,
+                Ok(_) => {
+                    let r = fds[0].revents().unwrap_or(PollFlags::empty());
+                    if r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+                        return false;
+                    }
+                    if r.contains(PollFlags::POLLIN) {
+                        return true;
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    log::error!(
+                        "{}: poll: {e}",
+                        std::thread::current().name().unwrap_or("?")
+                    );
+                    return false;
+                }
+            }
+        }
+    }
+}
