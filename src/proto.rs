@@ -32,6 +32,9 @@ pub enum Request {
         /// unthrottled and deduplicated, and none goes to varmord's log.
         #[serde(default)]
         learn: bool,
+        /// The passed fd is a terminal that wants colour (the launcher checked NO_COLOR).
+        #[serde(default)]
+        color: bool,
     },
     /// The caller's live sandboxes (all of them for root).
     List { version: u32 },
@@ -196,6 +199,7 @@ mod tests {
             rules: Box::new(RuleSet::empty("t")),
             quiet: false,
             learn: false,
+            color: false,
         };
         write_frame(&a, &req, &[2]).unwrap();
         let (got, fds): (Request, _) = read_frame(&b, 1).unwrap();

@@ -211,5 +211,8 @@ fn descriptors_from_outside_are_closed_unless_kept() {
     assert!(!closed.status.success(), "fd 3 reached the target");
     let kept = run("--keep-fds");
     assert!(kept.status.success(), "{}", stderr(&kept));
-    assert_eq!(stdout(&kept), std::fs::read_to_string("/etc/hostname").unwrap());
+    assert_eq!(
+        stdout(&kept),
+        std::fs::read_to_string("/etc/hostname").unwrap()
+    );
 }

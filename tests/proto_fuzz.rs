@@ -34,6 +34,7 @@ fn valid_body() -> String {
         rules: Box::new(rules),
         quiet: false,
         learn: false,
+        color: false,
     })
     .unwrap()
 }

@@ -21,8 +21,18 @@ pub struct Sink {
     pub log: Arc<Mutex<Option<File>>>,
     pub count: AtomicU64,
     window: Mutex<(Instant, u32, u64)>,
+    color: bool,
     /// Learning run: (what, object) pairs already sent; None otherwise.
     seen: Option<Mutex<HashSet<(String, String)>>>,
+}
+
+/// How a sandbox's lines reach its client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineStyle {
+    /// A learning run: every distinct line, unthrottled, none to varmord's log.
+    pub learn: bool,
+    /// The client's fd is a terminal that wants colour.
+    pub color: bool,
 }
 
 /// Distinct lines one learning run may receive.
@@ -34,7 +44,7 @@ impl Sink {
         rules: Arc<RuleSet>,
         stderr: Option<File>,
         log: Arc<Mutex<Option<File>>>,
-        learn: bool,
+        style: LineStyle,
     ) -> Sink {
         Sink {
             sandbox,
@@ -43,7 +53,8 @@ impl Sink {
             log,
             count: AtomicU64::new(0),
             window: Mutex::new((Instant::now(), 0, 0)),
-            seen: learn.then(|| Mutex::new(HashSet::new())),
+            seen: style.learn.then(|| Mutex::new(HashSet::new())),
+            color: style.color,
         }
     }
 
@@ -75,6 +86,7 @@ impl Sink {
         if let Some(seen) = &self.seen {
             return self.emit_learning(seen, d);
         }
+        let outcome = d.outcome;
         let mut line = self.format(&d);
         {
             let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
@@ -92,7 +104,7 @@ impl Sink {
         }
         if let Some(f) = &self.stderr {
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(f, "{line}");
+            let _ = writeln!(f, "{}", self.paint(&line, outcome));
         }
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(f) = log.as_mut() {
@@ -104,6 +116,23 @@ impl Sink {
 }
 
 impl Sink {
+    /// The line as the client's terminal shows it: the verb in colour when asked
+    /// (red denied, yellow would-deny, cyan audit), unchanged otherwise.
+    fn paint(&self, line: &str, outcome: Outcome) -> String {
+        if !self.color {
+            return line.to_string();
+        }
+        let code = match outcome {
+            Outcome::Denied => "1;31",
+            Outcome::WouldDeny => "1;33",
+            Outcome::Audited => "36",
+        };
+        match line.rsplit_once("varmor: ") {
+            Some((before, rest)) => format!("{before}\x1b[{code}mvarmor:\x1b[0m {rest}"),
+            None => line.to_string(),
+        }
+    }
+
     /// A learning run: each distinct access once, to the client only, unthrottled.
     fn emit_learning(&self, seen: &Mutex<HashSet<(String, String)>>, d: Denial) {
         {
@@ -116,5 +145,38 @@ impl Sink {
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
             let _ = writeln!(f, "{}", self.format(&d));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(color: bool) -> Sink {
+        let style = LineStyle {
+            learn: false,
+            color,
+        };
+        Sink::new(
+            1,
+            Arc::new(RuleSet::empty("t")),
+            None,
+            Arc::default(),
+            style,
+        )
+    }
+
+    #[test]
+    fn only_a_colour_terminal_gets_escapes() {
+        let line = "varmor: denied open(read) /etc/shadow by cat[1] — profile t";
+        assert_eq!(sink(false).paint(line, Outcome::Denied), line);
+        let painted = sink(true).paint(line, Outcome::Denied);
+        assert!(
+            painted.starts_with("\x1b[1;31mvarmor:\x1b[0m denied"),
+            "{painted:?}"
+        );
+        assert!(sink(true)
+            .paint(line, Outcome::Audited)
+            .starts_with("\x1b[36m"));
     }
 }

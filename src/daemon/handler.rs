@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::cgroup;
-use super::denial::Sink;
+use super::denial::{LineStyle, Sink};
 use super::guard::Guard;
 use super::peer::{self, Peer};
 use super::registry::{Refusal, Registry, Sandbox};
@@ -80,13 +80,14 @@ fn respond(shared: &Shared, sock: &UnixStream, req: Request, stderr: Option<File
             rules,
             quiet,
             learn,
+            color,
         } if version == PROTO_VERSION => confine(
             shared,
             peer,
             mnt_ns,
             *rules,
             if quiet { None } else { stderr },
-            learn,
+            LineStyle { learn, color },
         ),
         Request::AttachChmod { version, mnt_ns } if version == PROTO_VERSION => {
             super::attach::attach_chmod(shared, &peer, mnt_ns, stderr)
@@ -106,7 +107,7 @@ fn confine(
     claimed_ns: u64,
     rules: RuleSet,
     stderr: Option<File>,
-    learn: bool,
+    style: LineStyle,
 ) -> Response {
     if let Err(e) = rules.validate() {
         return refuse(RefuseCode::BadRules, e.to_string());
@@ -158,7 +159,7 @@ fn confine(
         }
         Err(Refusal::TooMany(m)) => return refuse(RefuseCode::Limit, m),
     };
-    let result = build(shared, &peer, id, rules, stderr, learn);
+    let result = build(shared, &peer, id, rules, stderr, style);
     let mut reg = shared.registry.lock().unwrap_or_else(|p| p.into_inner());
     match result {
         Ok((sandbox, notes)) => {
@@ -179,7 +180,7 @@ fn build(
     id: u64,
     rules: RuleSet,
     stderr: Option<File>,
-    learn: bool,
+    style: LineStyle,
 ) -> Result<(Sandbox, Vec<String>), Response> {
     let t0 = std::time::Instant::now();
     let rules = Arc::new(rules);
@@ -191,7 +192,7 @@ fn build(
         rules.clone(),
         stderr,
         shared.log.clone(),
-        learn,
+        style,
     ));
     let report: Report = {
         let sink = sink.clone();

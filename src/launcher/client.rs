@@ -76,6 +76,9 @@ pub fn confine(
         rules: Box::new(rules.clone()),
         quiet: lines == Lines::Quiet,
         learn: matches!(lines, Lines::Learn(_)),
+        color: lines == Lines::Stderr
+            && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     match exchange(socket, &req, lines)? {
         Response::Confined { backend, notes, .. } => Ok((backend, notes)),
