@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages varmor-run needs to build and test (Debian/Ubuntu), once.
 set -euo pipefail
-need=(clang libelf-dev zlib1g-dev pkg-config bpftool libseccomp-dev curl python3 util-linux iproute2 zsh fish desktop-file-utils)
+need=(clang libelf-dev zlib1g-dev pkg-config bpftool libseccomp-dev curl python3 util-linux iproute2 libcap2-bin zsh fish desktop-file-utils)
 [ "${1:-}" = "--bench" ] && need+=(hyperfine bubblewrap firejail)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
