@@ -170,10 +170,27 @@ impl Daemon {
             unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
             let _ = c.wait();
         }
-        let _ = std::fs::remove_dir(&self.cgroup);
+        remove_cgroup_tree(&self.cgroup);
         if self.pin_dir.exists() {
             let _ = std::fs::remove_dir_all(&self.pin_dir);
         }
+    }
+}
+
+/// Removes a test varmord's cgroup and the sandbox cgroups under it (left behind when a
+/// test killed varmord with SIGKILL), waiting briefly for their last processes to go.
+fn remove_cgroup_tree(root: &Path) {
+    let t = Instant::now();
+    loop {
+        if let Ok(dirs) = std::fs::read_dir(root) {
+            for d in dirs.flatten().filter(|d| d.path().is_dir()) {
+                let _ = std::fs::remove_dir(d.path());
+            }
+        }
+        if std::fs::remove_dir(root).is_ok() || !root.exists() || t.elapsed().as_secs() >= 5 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
