@@ -1,6 +1,6 @@
 //! The launcher's side of varmord's socket: one request, one answer, bounded in time.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -33,6 +33,13 @@ fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
     Ok(s)
 }
 
+fn unexpected(socket: &Path, answer: Response) -> ClientError {
+    ClientError::Protocol {
+        path: socket.display().to_string(),
+        msg: format!("unexpected answer {answer:?}"),
+    }
+}
+
 /// Where varmord sends a sandbox's denial lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lines {
@@ -44,18 +51,13 @@ pub enum Lines {
     Learn(std::os::fd::RawFd),
 }
 
-fn exchange(socket: &Path, req: &Request, lines: Lines) -> Result<Response, ClientError> {
+fn exchange(socket: &Path, req: &Request, fds: &[RawFd]) -> Result<Response, ClientError> {
     let s = connect(socket)?;
     let perr = |e: crate::proto::ProtoError| ClientError::Protocol {
         path: socket.display().to_string(),
         msg: e.to_string(),
     };
-    let fds = match lines {
-        Lines::Quiet => vec![],
-        Lines::Stderr => vec![std::io::stderr().as_raw_fd()],
-        Lines::Learn(fd) => vec![fd],
-    };
-    write_frame(&s, req, &fds).map_err(perr)?;
+    write_frame(&s, req, fds).map_err(perr)?;
     let (resp, _) = read_frame::<Response>(&s, 0).map_err(perr)?;
     match resp {
         Response::Refused { code, message } => Err(ClientError::Refused { code, message }),
@@ -80,12 +82,14 @@ pub fn confine(
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
-    match exchange(socket, &req, lines)? {
+    let fds = match lines {
+        Lines::Quiet => vec![],
+        Lines::Stderr => vec![std::io::stderr().as_raw_fd()],
+        Lines::Learn(fd) => vec![fd],
+    };
+    match exchange(socket, &req, &fds)? {
         Response::Confined { backend, notes, .. } => Ok((backend, notes)),
-        other => Err(ClientError::Protocol {
-            path: socket.display().to_string(),
-            msg: format!("unexpected answer {other:?}"),
-        }),
+        other => Err(unexpected(socket, other)),
     }
 }
 
@@ -96,13 +100,10 @@ pub fn list(socket: &Path) -> Result<Vec<crate::proto::SandboxInfo>, ClientError
         &Request::List {
             version: PROTO_VERSION,
         },
-        Lines::Quiet,
+        &[],
     )? {
         Response::Sandboxes { list } => Ok(list),
-        other => Err(ClientError::Protocol {
-            path: socket.display().to_string(),
-            msg: format!("unexpected answer {other:?}"),
-        }),
+        other => Err(unexpected(socket, other)),
     }
 }
 
@@ -118,12 +119,9 @@ pub fn attach_chmod(
             version: PROTO_VERSION,
             mnt_ns,
         },
-        Lines::Learn(notify.as_raw_fd()),
+        &[notify.as_raw_fd()],
     )? {
         Response::Attached => Ok(()),
-        other => Err(ClientError::Protocol {
-            path: socket.display().to_string(),
-            msg: format!("unexpected answer {other:?}"),
-        }),
+        other => Err(unexpected(socket, other)),
     }
 }

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
-use libseccomp::{notify_id_valid, ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags, ScmpSyscall};
+use libseccomp::{notify_id_valid, ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
 
 use super::opener;
 use crate::enforcer::{Denial, Outcome, Report};
@@ -237,9 +237,4 @@ fn read_path(pid: i32, addr: u64) -> Result<String, i32> {
         return Err(libc::ENOENT);
     }
     String::from_utf8(buf[..end].to_vec()).map_err(|_| libc::EINVAL)
-}
-
-/// Whether `name` is known to this libseccomp (fchmodat2 may not be).
-pub fn known(name: &str) -> bool {
-    ScmpSyscall::from_name(name).is_ok()
 }

@@ -135,11 +135,7 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
             .push((m.root.clone(), m.point.clone()));
     }
     let group = Arc::new(group);
-    let inodes = super::inodes::DeniedInodes::collect(
-        ctx.pid,
-        &ctx.rules,
-        opener::unknown().union(Access::EXEC),
-    );
+    let inodes = super::inodes::DeniedInodes::collect(ctx.pid, &ctx.rules);
     let answerer = Answerer {
         index,
         inodes,

@@ -21,8 +21,9 @@ pub struct DeniedInodes(HashMap<(u64, u64), (Access, u32)>);
 
 impl DeniedInodes {
     /// The inodes behind `rules`' deny patterns, seen from the sandbox whose first process
-    /// is `pid` (through /proc/PID/root).
-    pub fn collect(pid: i32, rules: &RuleSet, visible: Access) -> DeniedInodes {
+    /// is `pid` (through /proc/PID/root), for the accesses fanotify answers.
+    pub fn collect(pid: i32, rules: &RuleSet) -> DeniedInodes {
+        let visible = super::fanotify_access();
         let mut set = DeniedInodes::default();
         let root = format!("/proc/{pid}/root");
         for r in rules.paths.iter().filter(|r| r.action == Action::Deny) {
@@ -87,10 +88,6 @@ impl DeniedInodes {
             .get(&(dev, ino))
             .filter(|(a, _)| a.intersects(req))
             .map(|(_, o)| *o)
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
