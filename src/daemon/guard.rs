@@ -23,6 +23,7 @@ enum Msg {
 /// varmord's end of the guard channel.
 pub struct Guard {
     sock: UnixStream,
+    pid: nix::unistd::Pid,
 }
 
 impl Guard {
@@ -38,7 +39,10 @@ impl Guard {
                 run(theirs);
                 std::process::exit(0);
             }
-            nix::unistd::ForkResult::Parent { .. } => Ok(Guard { sock: ours }),
+            nix::unistd::ForkResult::Parent { child } => Ok(Guard {
+                sock: ours,
+                pid: child,
+            }),
         }
     }
 
@@ -57,6 +61,23 @@ impl Guard {
 
     pub fn drop_sandbox(&mut self, id: u64) {
         let _ = write_frame(&self.sock, &Msg::Drop { id }, &[]);
+    }
+}
+
+impl Drop for Guard {
+    /// A clean stop: closing the channel ends the guard; reap it (for up to 2 s) so no
+    /// zombie is left for an init that does not reap.
+    fn drop(&mut self) {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+        for _ in 0..200 {
+            match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                _ => return,
+            }
+        }
     }
 }
 
