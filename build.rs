@@ -1,4 +1,6 @@
-//! Compiles every `bpf/*.bpf.c` into a libbpf-rs skeleton (`$OUT_DIR/<name>.skel.rs`).
+//! Compiles every `bpf/*.bpf.c` into a libbpf-rs skeleton (`$OUT_DIR/<name>.skel.rs`) and
+//! generates the Rust side of the one shared header, `bpf/varmor.h`, with bindgen
+//! (`$OUT_DIR/varmor_abi.rs`, layout tests included: src/abi.rs re-exports it).
 //!
 //! The vendored `bpf/vmlinux.h` keeps the build independent of the running kernel.
 //! A missing clang or libelf stops the build with one line saying what to install.
@@ -38,6 +40,7 @@ fn main() {
         Err(_) => "x86",
     };
     println!("cargo:rerun-if-changed=bpf");
+    abi_bindings(&out);
 
     let mut sources: Vec<PathBuf> = std::fs::read_dir("bpf")
         .unwrap_or_else(|e| fail(&format!("cannot read bpf/: {e}")))
@@ -45,6 +48,7 @@ fn main() {
         .filter(|p| p.to_string_lossy().ends_with(".bpf.c"))
         .collect();
     sources.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for src in sources {
         let stem = src
             .file_name()
@@ -66,5 +70,77 @@ fn main() {
             ])
             .build_and_generate(&skel)
             .unwrap_or_else(|e| fail(&format!("compiling {}: {e:#}", src.display())));
+        let bytes = std::fs::read(&obj)
+            .unwrap_or_else(|e| fail(&format!("reading {}: {e}", obj.display())));
+        for b in stem.as_bytes().iter().chain(&bytes) {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    // Pins are kept per build of the BPF objects (src/bpf/pins.rs): a varmord never adopts
+    // programs or maps another build made.
+    std::fs::write(
+        out.join("objects_hash.rs"),
+        format!("/// FNV-1a of every BPF object this build embeds.\npub const OBJECTS_HASH: u64 = {hash:#018x};\n"),
+    )
+    .unwrap_or_else(|e| fail(&format!("writing objects_hash.rs: {e}")));
+}
+
+/// The headers shared with Rust -> `$OUT_DIR`: `bpf/varmor.h` (every `varmor_*` struct and
+/// `VARMOR_*` constant, with bindgen's size, alignment and field-offset checks) and
+/// `bpf/matchtest.h` (the matcher test programs' inputs and outputs).
+fn abi_bindings(out: &std::path::Path) {
+    // matchtest.h's types refer to varmor.h's, which the first file already has
+    // (blocklisted there, so both files share one definition of each).
+    for (header, allow_t, allow_v, file, own) in [
+        (
+            "bpf/varmor.h",
+            "varmor_.*",
+            "VARMOR_.*",
+            "varmor_abi.rs",
+            true,
+        ),
+        (
+            "bpf/matchtest.h",
+            "mt_.*",
+            "MT_.*",
+            "matchtest_abi.rs",
+            false,
+        ),
+    ] {
+        let mut b = bindgen::Builder::default();
+        if !own {
+            b = b
+                .blocklist_type("varmor_.*|__u(8|16|32|64)")
+                .parse_callbacks(Box::new(SharedTypes));
+        }
+        let b = b
+            .header(header)
+            .clang_arg("-Ibpf")
+            .allowlist_type(allow_t)
+            .allowlist_var(allow_v)
+            .allowlist_recursively(true)
+            .derive_default(true)
+            .derive_eq(true)
+            .derive_hash(true)
+            .layout_tests(true)
+            .generate()
+            .unwrap_or_else(|e| fail(&format!("generating Rust from {header}: {e}")));
+        b.write_to_file(out.join(file))
+            .unwrap_or_else(|e| fail(&format!("writing {file}: {e}")));
+    }
+}
+
+/// varmor.h's types, blocklisted in matchtest.h's file, derive what their own file gives
+/// them (Copy, Default, Eq, Hash...), so the structs that hold them can derive it too.
+#[derive(Debug)]
+struct SharedTypes;
+
+impl bindgen::callbacks::ParseCallbacks for SharedTypes {
+    fn blocklisted_type_implements_trait(
+        &self,
+        _name: &str,
+        _derive: bindgen::callbacks::DeriveTrait,
+    ) -> Option<bindgen::callbacks::ImplementsTrait> {
+        Some(bindgen::callbacks::ImplementsTrait::Yes)
     }
 }

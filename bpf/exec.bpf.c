@@ -12,24 +12,14 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "hook.h"
+#include "hook.bpf.h"
 
 #define PROT_EXEC 0x4
 
 static __always_inline int check_exec(struct file *file)
 {
-	struct varmor_scratch *s;
-	struct varmor_ns *nsv;
-	__u32 ns;
-
-	nsv = varmor_current(&ns, VARMOR_EV_EXEC);
-	if (!nsv)
-		return 0;
-	s = varmor_scratch();
-	if (!s)
-		return -VARMOR_EPERM;
-	varmor_build_path(s, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), NULL);
-	return varmor_check_path(s, ns, nsv, VARMOR_MAY_EXEC, VARMOR_EV_EXEC);
+	return varmor_path_hook(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), NULL,
+				VARMOR_MAY_EXEC, VARMOR_EV_EXEC);
 }
 
 SEC("lsm/bprm_check_security")

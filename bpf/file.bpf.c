@@ -3,20 +3,24 @@
  *
  * Requests, in AppArmor's bits (a rule denies a request when it denies any bit of it):
  *   file_open      read: READ; write: WRITE (+ APPEND with O_APPEND)
+ *   path_mknod     new path: WRITE | CREATE (open with O_CREAT, mknod, mkfifo, bind of a
+ *                  unix socket: the kernel asks before it creates the name)
+ *   path_mkdir     new path: WRITE | CREATE
  *   path_symlink   new path: WRITE | CREATE
  *   path_link      old path: READ | LINK; new path: WRITE | CREATE | LINK
  *   path_rename    old path: READ | RENAME | DELETE; new path: WRITE | CREATE | RENAME
  *   path_unlink    WRITE | DELETE (rmdir too: path_rmdir)
- *   path_truncate  WRITE | TRUNCATE
+ *   path_truncate  WRITE | TRUNCATE (truncate(2); from 6.2 ftruncate and O_TRUNC ask
+ *                  file_truncate instead: bpf/ftrunc.bpf.c)
  *   path_chmod     WRITE | CHMOD
- * Paths are built by bpf/dpath.h (names not yet created included) and matched by
- * bpf/path.h, the code tests/bpf_matcher.rs checks in this kernel against src/matcher.rs.
+ * Paths are built by bpf/dpath.bpf.h (names not yet created included) and matched by
+ * bpf/path.bpf.h, the code tests/bpf_matcher.rs checks in this kernel against src/matcher.rs.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "hook.h"
+#include "hook.bpf.h"
 
 #define FMODE_READ  0x1
 #define FMODE_WRITE 0x2
@@ -26,18 +30,7 @@
 /* Check req on (mount, dir dentry, leaf or NULL). */
 static __always_inline int check(struct vfsmount *mnt, struct dentry *dir, struct dentry *leaf, __u32 req)
 {
-	struct varmor_scratch *s;
-	struct varmor_ns *nsv;
-	__u32 ns;
-
-	nsv = varmor_current(&ns, VARMOR_EV_FILE);
-	if (!nsv)
-		return 0;
-	s = varmor_scratch();
-	if (!s)
-		return -VARMOR_EPERM; /* fail closed */
-	varmor_build_path(s, mnt, dir, leaf);
-	return varmor_check_path(s, ns, nsv, req, VARMOR_EV_FILE);
+	return varmor_path_hook(mnt, dir, leaf, req, VARMOR_EV_FILE);
 }
 
 static __always_inline int check_path(const struct path *p, __u32 req)
@@ -57,6 +50,18 @@ int BPF_PROG(varmor_file_open, struct file *file)
 	if (!req)
 		return 0;
 	return check_path(&file->f_path, req);
+}
+
+SEC("lsm/path_mknod")
+int BPF_PROG(varmor_path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode, unsigned int dev)
+{
+	return check(BPF_CORE_READ(dir, mnt), BPF_CORE_READ(dir, dentry), dentry, VARMOR_MAY_WRITE | VARMOR_MAY_CREATE);
+}
+
+SEC("lsm/path_mkdir")
+int BPF_PROG(varmor_path_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode)
+{
+	return check(BPF_CORE_READ(dir, mnt), BPF_CORE_READ(dir, dentry), dentry, VARMOR_MAY_WRITE | VARMOR_MAY_CREATE);
 }
 
 SEC("lsm/path_symlink")

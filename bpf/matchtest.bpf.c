@@ -1,61 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 /* matchtest.bpf.c - runs the kernel's matching code on inputs given by user space,
  * with BPF_PROG_TEST_RUN (src/bpf/matchtest.rs):
- *   mt_path   the path matcher of bpf/path.h (the code the LSM hooks inline) on a path
+ *   mt_path   the path matcher of bpf/path.bpf.h (the code the LSM hooks call) on a path
  *             given as packet payload, against the pinned maps
- *   mt_net    the network matcher of bpf/netmatch.h (the code of bpf/net.bpf.c)
+ *   mt_net    the network matcher of bpf/netmatch.bpf.h (the code of bpf/net.bpf.c)
  *   mt_linear a vArmor-style linear scan of 64 pattern slots (the benchmark baseline)
- *   mt_cwd    the dentry walker of bpf/dpath.h on the caller's working directory
+ *   mt_cwd    the dentry walker of bpf/dpath.bpf.h on the caller's working directory
+ *   mt_bad_reads  the walker on unreadable pointers: each must give a truncated path
  * The matchers are socket filters, not SEC("syscall"): syscall programs are sleepable
  * and the kernel refuses LPM tries in sleepable programs. A socket filter's TEST_RUN
  * also takes a repeat count and reports the mean time per run (the benchmark).
  * Verdicts go to mt_result[0]. mt_cwd needs probe_read_kernel and the current task,
  * so it is a SEC("syscall") program; its answer goes to mt_cwd_result[0].
- * The input/output structs are mirrored by #[repr(C)] structs in src/bpf/matchtest.rs.
+ * The input/output structs live in bpf/matchtest.h, which Rust gets through bindgen.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
-#include "path.h"
-#include "netmatch.h"
-#include "dpath.h"
+#include "path.bpf.h"
+#include "netmatch.bpf.h"
+#include "dpath.bpf.h"
 
-#define MT_PATH_IN 1024
+#include "matchtest.h"
 
-/* Input of mt_path / mt_linear: the packet payload (after the 14-byte link header). */
-struct mt_path_in {
-	__u32 ns;
-	__u32 len;
-	__u8 path[MT_PATH_IN];
-};
-
-/* Input of mt_net. */
-struct mt_net_in {
-	__u32 ns;
-	__u32 dir;
-	__u32 family; /* 4: addr[0..4] is an IPv4 address; 6: addr is IPv6 */
-	__u32 port;
-	__u8 addr[16];
-};
-
-/* Output of the socket filters, in mt_result[0]. */
-struct mt_out {
-	__u32 status; /* 0 ok, 1 no scratch, 2 bad input, 3 no namespace */
-	__u32 pad;
-	struct varmor_path_val path;
-	struct varmor_net_verdict net;
-};
-
-struct mt_cwd_out {
-	__u32 start;
-	__u32 len;
-	__u32 trunc;
-	__u32 status;
-	__u8 path[VARMOR_BUF_LEN];
-};
-
+_Static_assert(MT_CWD_PATH == VARMOR_BUF_LEN, "mt_cwd_out holds the whole path buffer");
 _Static_assert(sizeof(struct mt_path_in) == 1032, "mt_path_in");
 _Static_assert(sizeof(struct mt_net_in) == 32, "mt_net_in");
 _Static_assert(sizeof(struct mt_out) == 40, "mt_out");
@@ -75,13 +45,15 @@ static __always_inline struct mt_out *mt_result_slot(void)
 }
 
 /* Copy the path of the packet into scratch at buf[4096 - MT_PATH_IN ..] (never wrapping,
- * like a built path); returns the namespace or 0. */
+ * like a built path); returns the namespace or 0. The length is given to the helper as
+ * ((len - 1) & mask) + 1, at least 1 to the verifier of 6.1 too (it does not learn
+ * len != 0 from a branch, and refuses a zero-sized copy into a map value). */
 static __always_inline __u32 mt_load_path(struct __sk_buff *skb, struct varmor_scratch *s, struct mt_out *o)
 {
 	struct { __u32 ns, len; } h;
 
 	if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) || h.len == 0 || h.len > MT_PATH_IN ||
-	    bpf_skb_load_bytes(skb, 8, &s->buf[VARMOR_BUF_LEN - MT_PATH_IN], h.len & (MT_PATH_IN - 1) ?: MT_PATH_IN)) {
+	    bpf_skb_load_bytes(skb, 8, &s->buf[VARMOR_BUF_LEN - MT_PATH_IN], ((h.len - 1) & (MT_PATH_IN - 1)) + 1)) {
 		o->status = 2;
 		return 0;
 	}
@@ -115,8 +87,8 @@ int mt_path(struct __sk_buff *skb)
 		o->status = 3;
 		return 0;
 	}
-	varmor_path_keys(s, ns);
-	varmor_path_lookup(s, ns, nsv->n_glob, &o->path);
+	varmor_path_keys(ns);
+	varmor_path_lookup(ns, nsv->n_glob, nsv->trunc_deny, nsv->trunc_rule, &o->path);
 	o->status = 0;
 	return 0;
 }
@@ -185,17 +157,52 @@ int mt_cwd(void *ctx)
 	return 0;
 }
 
+/* mt_bad_reads: the builder on pointers no kernel read can follow (an address in the
+ * first user page), each of which must leave the path truncated (fail closed):
+ *   trunc[0]  the directory dentry    (its d_parent / d_name cannot be read)
+ *   trunc[1]  the leaf dentry         (its d_name cannot be read)
+ *   trunc[2]  the mount               (its mnt_root cannot be read)
+ * The good half of each case is the caller's working directory. */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mt_bad_out);
+} mt_bad_result SEC(".maps");
+
+#define MT_BAD_PTR 0x1000UL
+
+SEC("syscall")
+int mt_bad_reads(void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct varmor_scratch *s = varmor_scratch();
+	__u32 zero = 0;
+	struct mt_bad_out *o = bpf_map_lookup_elem(&mt_bad_result, &zero);
+	struct path pwd;
+
+	if (!o)
+		return 0;
+	if (!s) {
+		o->status = 1;
+		return 0;
+	}
+	pwd = BPF_CORE_READ(t, fs, pwd);
+	varmor_build_path(s, pwd.mnt, (struct dentry *)MT_BAD_PTR, NULL);
+	o->trunc[0] = s->trunc;
+	varmor_build_path(s, pwd.mnt, pwd.dentry, (struct dentry *)MT_BAD_PTR);
+	o->trunc[1] = s->trunc;
+	varmor_build_path(s, (struct vfsmount *)MT_BAD_PTR, pwd.dentry, NULL);
+	o->trunc[2] = s->trunc;
+	o->status = 0;
+	return 0;
+}
+
 /* vArmor-style baseline: 64 slots compared one by one, byte by byte. */
 #define LIN_SLOTS 64
-#define LIN_LEN 64
+#define LIN_LEN MT_LIN_LEN
 
-struct mt_lin_rule {
-	__u32 flags; /* VARMOR_PRECISE | VARMOR_PREFIX, VARMOR_PREFIX, VARMOR_SUFFIX */
-	__u32 len;
-	__u32 deny;
-	__u32 pad;
-	__u8 pattern[LIN_LEN]; /* suffixes stored reversed */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -253,7 +260,7 @@ int mt_linear(struct __sk_buff *skb)
 	}
 	if (!mt_load_path(skb, r.s, o))
 		return 0;
-	varmor_path_keys(r.s, 0);
+	varmor_path_keys(0);
 	bpf_loop(LIN_SLOTS, mt_lin_slot, &r, 0);
 	varmor_verdict_init(&o->path);
 	o->path.deny = r.deny;

@@ -8,7 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "hook.h"
+#include "hook.bpf.h"
 
 #define MS_REMOUNT 32
 #define MS_BIND    4096

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* pinmaps.bpf.c - the maps of bpf/maps.h and nothing else.
+/* pinmaps.bpf.c - the maps of bpf/maps.bpf.h and nothing else.
  *
  * src/bpf/maps.rs loads this object with a pin root path: libbpf creates and pins
  * every shared map there (or reuses the pinned ones), so varmord can populate rules
@@ -7,6 +7,6 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "maps.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -7,7 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "hook.h"
+#include "hook.bpf.h"
 
 #define PTRACE_MODE_READ   0x01
 #define PTRACE_MODE_ATTACH 0x02

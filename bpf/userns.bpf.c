@@ -7,7 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "hook.h"
+#include "hook.bpf.h"
 
 SEC("lsm/userns_create")
 int BPF_PROG(varmor_userns_create, const struct cred *cred)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* varmor.h - the one ABI shared by the BPF programs and Rust (src/abi.rs).
  *
- * Every struct here has a #[repr(C)] twin in src/abi.rs whose size is
- * asserted at compile time; change both or neither.
+ * Rust gets every struct and constant here from bindgen (build.rs -> src/abi.rs),
+ * with field offsets checked at compile time: change it here only.
  *
  * Map layout (all maps pinned under the pin dir, readable with bpftool):
  *   v_ns        HASH     u32 mnt-ns inode     -> struct varmor_ns      (one lookup for any task)
@@ -13,6 +13,9 @@
  *   v_net_addr  LPM_TRIE varmor_lpm_addr_key  -> struct varmor_net_addr  (bitmap of rules)
  *   v_net_rule  HASH     varmor_idx_key       -> struct varmor_net_rule
  *   v_events    RINGBUF  struct varmor_event
+ *   v_dns       HASH     u32 mnt-ns inode     -> struct varmor_dns     (the sandbox's resolver)
+ *   v_net_dyn   HASH     varmor_dyn_key       -> struct varmor_dyn_val (addresses varmord answered)
+ *   v_dns_orig  LRU_HASH u64 socket cookie    -> struct varmor_dns_orig (where DNS was sent)
  * Every key starts with the namespace inode, so one sandbox's entries are
  * a contiguous, exactly-deletable set and never match another namespace.
  */
@@ -68,6 +71,8 @@
 /* Rule actions and namespace modes */
 #define VARMOR_ACTION_DENY   0x1
 #define VARMOR_ACTION_AUDIT  0x2
+#define VARMOR_ACTION_WOULD_DENY 0x4 /* events only: a deny rule matched in complain mode */
+#define VARMOR_ACTION_ALLOW  0x8 /* network allow-list entries (v_net_rule only) */
 #define VARMOR_MODE_ENFORCE  0
 #define VARMOR_MODE_COMPLAIN 1
 
@@ -78,6 +83,20 @@
 #define VARMOR_EV_CAP        4
 #define VARMOR_EV_PTRACE     5
 #define VARMOR_EV_MOUNT      6
+#define VARMOR_EV_UNIX       7
+
+/* Unix-socket rules (bpf/unix.bpf.c; src/profile/unix.rs). They live in the path maps
+ * (v_exact, v_prefix, v_suffix, v_glob) under keys of their own: a path socket's rules
+ * under VARMOR_UNIX_PATH_NS(ns), an abstract socket's (name written `@name`) under
+ * VARMOR_UNIX_ABS_NS(ns). Namespace inodes are all >= 0xe0000000 (the kernel's
+ * PROC_DYNAMIC_FIRST and the fixed init inodes), so neither space meets a real inode.
+ * varmor_path_val.deny: VARMOR_UNIX_CONNECT | SEND denied; .audit: the audited ones, and
+ * the allowed ones shifted by VARMOR_UNIX_ALLOW_SHIFT (an allow exempts from every deny). */
+#define VARMOR_UNIX_CONNECT  0x1
+#define VARMOR_UNIX_SEND     0x2
+#define VARMOR_UNIX_ALLOW_SHIFT 8
+#define VARMOR_UNIX_PATH_NS(ns) ((ns) & 0x7fffffffu)
+#define VARMOR_UNIX_ABS_NS(ns)  ((ns) & 0x3fffffffu)
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
@@ -93,7 +112,15 @@ struct varmor_ns {
 	__u32 mount_deny;  /* non-zero: deny every mount/umount */
 	__u32 n_glob;      /* entries in v_glob for this ns */
 	__u32 n_net;       /* entries in v_net_rule for this ns */
-	__u32 pad;
+	__u32 trunc_deny;  /* union of every prefix rule's deny bits: a path whose head the */
+	__u32 trunc_rule;  /* builder could not reach matches them all (fail closed) */
+	__u32 n_unix_glob; /* v_glob entries under VARMOR_UNIX_PATH_NS(ns) */
+	__u32 n_abs_glob;  /* v_glob entries under VARMOR_UNIX_ABS_NS(ns) */
+	__u32 unix_rel_deny; /* unix directions denied for a relative path (any path rule denies them) */
+	__u32 unix_rel_rule; /* origin of the first such rule */
+	__u32 net_default_rule; /* VARMOR_NO_RULE: connect/send allowed unless denied; else the
+				 * allow-list mode's origin: what no allow entry, static
+				 * (v_net_rule ALLOW) or answered (v_net_dyn), covers is denied */
 };
 
 /* The verdict a path lookup returns: the union of every matching rule's bits.
@@ -108,6 +135,12 @@ struct varmor_path_val {
 	__u32 audit_rule;
 	__u32 flags;       /* pattern flags of the entry */
 	__u32 pad;
+};
+
+/* The verdict a network match returns (bpf/netmatch.bpf.h). */
+struct varmor_net_verdict {
+	__u32 deny_rule;  /* origin of the first covering deny rule, VARMOR_NO_RULE if none */
+	__u32 audit_rule; /* origin of the first covering audit rule */
 };
 
 struct varmor_exact_key {
@@ -166,6 +199,39 @@ struct varmor_net_rule {
 	struct varmor_port_range ports[VARMOR_NET_PORTS];
 };
 
+/* Allow-list mode (bpf/net.bpf.c; src/daemon/resolver.rs). The sandbox's DNS (UDP and TCP
+ * to port 53, any address) is rewritten to its resolver in varmord, 127.0.0.1:port4 (IPv6:
+ * [::1]:port6; 0: none). Ports in network byte order. */
+#define VARMOR_DNS_PORT 53
+struct varmor_dns {
+	__u16 port4;
+	__u16 port6;
+	__u32 pad;
+};
+
+/* An address varmord answered for an allowed name, until `expires` (bpf_ktime_get_ns,
+ * CLOCK_MONOTONIC; varmord also deletes it then). nports 0: every port. */
+struct varmor_dyn_key {
+	__u32 ns;
+	__u8 addr[16];
+};
+
+struct varmor_dyn_val {
+	__u64 expires;
+	__u32 rule;
+	__u32 nports;
+	struct varmor_port_range ports[VARMOR_NET_PORTS];
+};
+
+/* Where a socket's DNS really went, so recvmsg/getpeername show that address, not the
+ * resolver's. addr as in varmor_lpm_addr_key; port in network byte order. */
+struct varmor_dns_orig {
+	__u8 addr[16];
+	__u16 port;
+	__u16 family;
+	__u32 pad;
+};
+
 struct varmor_event {
 	__u32 ns;
 	__u32 pid;
@@ -177,7 +243,7 @@ struct varmor_event {
 	__u16 family;
 	__u32 pad;
 	__u8 addr[16];
-	char comm[VARMOR_COMM_LEN];
+	__u8 comm[VARMOR_COMM_LEN];
 	__u8 path[VARMOR_PATH_MAX];
 };
 

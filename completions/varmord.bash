@@ -23,7 +23,7 @@ _varmord() {
 
     case "${cmd}" in
         varmord)
-            opts="-h -V --socket --pin-dir --backend --log --cgroup-root --probe --format --help --version"
+            opts="-h -V --socket --pin-dir --backend --log --cgroup-root --probe --format --dns-upstream --dns-grace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -51,6 +51,14 @@ _varmord() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --dns-upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -7,6 +7,8 @@ complete -c varmord -l log -d 'Also append every denial line to this file' -r -F
 complete -c varmord -l cgroup-root -d 'cgroup2 directory under which each sandbox gets its own cgroup' -r -F
 complete -c varmord -l format -d 'Output format for --probe' -r -f -a "text\t''
 json\t''"
+complete -c varmord -l dns-upstream -d 'Where sandboxes in allow-list mode (`network_default: deny`) have their allowed names resolved [default: the first nameserver of /etc/resolv.conf, port 53]' -r
+complete -c varmord -l dns-grace -d 'Seconds an answered address stays allowed after its TTL ends (connections that start just after the answer expires)' -r
 complete -c varmord -l probe -d 'Report what this kernel offers and which backend `auto` picks, then exit'
 complete -c varmord -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c varmord -s V -l version -d 'Print version'

@@ -23,6 +23,8 @@ compat\:"fanotify + Landlock + cgroup BPF (kernels without a usable BPF LSM)"))'
 '--log=[Also append every denial line to this file]:FILE:_files' \
 '--cgroup-root=[cgroup2 directory under which each sandbox gets its own cgroup]:DIR:_files' \
 '--format=[Output format for --probe]:FORMAT:(text json)' \
+'--dns-upstream=[Where sandboxes in allow-list mode (\`network_default\: deny\`) have their allowed names resolved \[default\: the first nameserver of /etc/resolv.conf, port 53\]]:ADDR:PORT:_default' \
+'--dns-grace=[Seconds an answered address stays allowed after its TTL ends (connections that start just after the answer expires)]:SECONDS:_default' \
 '--probe[Report what this kernel offers and which backend \`auto\` picks, then exit]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \

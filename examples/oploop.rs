@@ -4,6 +4,8 @@
 //!   oploop exec N                 fork + execve /bin/true + wait
 //!   oploop connect N              TCP connect to a loopback listener it opens itself
 //!   oploop syscall N              getppid(2): the cost a seccomp filter adds to a syscall
+//!   oploop create DIR N           create (O_CREAT|O_EXCL) + close + unlink a file in DIR
+//!   oploop rename DIR N           rename a file in DIR to another name and back (per rename)
 //!   oploop landlock open FILE N   the open loop under a Landlock domain that handles every
 //!                                 filesystem right and grants them beneath / (Landlock alone)
 
@@ -22,7 +24,7 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: oploop open FILE N | exec N | connect N | syscall N | landlock open FILE N");
+    eprintln!("usage: oploop open FILE N | exec N | connect N | syscall N | create DIR N | rename DIR N | landlock open FILE N");
     std::process::exit(2)
 }
 
@@ -107,6 +109,31 @@ fn main() {
                 &args.get(2).cloned().unwrap_or_else(|| usage()),
                 arg(&args, 3),
             );
+        }
+        Some("create") => {
+            let f = std::path::Path::new(&args.get(1).cloned().unwrap_or_else(|| usage()))
+                .join(format!(".oploop-{}", std::process::id()));
+            time(arg(&args, 2), || {
+                drop(std::fs::File::create_new(&f).expect("create"));
+                std::fs::remove_file(&f).expect("unlink");
+            });
+        }
+        Some("rename") => {
+            let dir = std::path::Path::new(&args.get(1).cloned().unwrap_or_else(|| usage()))
+                .to_path_buf();
+            let (a, b) = (
+                dir.join(format!(".oploop-a-{}", std::process::id())),
+                dir.join(format!(".oploop-b-{}", std::process::id())),
+            );
+            std::fs::write(&a, "x").expect("create");
+            let mut flip = false;
+            time(arg(&args, 2), || {
+                let (from, to) = if flip { (&b, &a) } else { (&a, &b) };
+                std::fs::rename(from, to).expect("rename");
+                flip = !flip;
+            });
+            let _ = std::fs::remove_file(&a);
+            let _ = std::fs::remove_file(&b);
         }
         _ => usage(),
     }

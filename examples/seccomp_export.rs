@@ -8,14 +8,18 @@ fn main() {
         eprintln!("usage: seccomp_export IN.json OUT.bpf");
         std::process::exit(2)
     };
-    let (default, rules) = varmor::launcher::oci::load(input.as_ref()).unwrap_or_else(|e| {
+    let oci = varmor::launcher::oci::load(input.as_ref()).unwrap_or_else(|e| {
         eprintln!("seccomp_export: {e}");
         std::process::exit(1)
     });
-    let filter = varmor::launcher::seccomp::build(default, &rules, false).unwrap_or_else(|e| {
-        eprintln!("seccomp_export: {e}");
-        std::process::exit(1)
-    });
+    if let Some(w) = oci.warning(input.as_ref()) {
+        eprintln!("{w}");
+    }
+    let filter =
+        varmor::launcher::seccomp::build(oci.default, &oci.rules, false).unwrap_or_else(|e| {
+            eprintln!("seccomp_export: {e}");
+            std::process::exit(1)
+        });
     let file = std::fs::File::create(output).unwrap_or_else(|e| {
         eprintln!("seccomp_export: {output}: {e}");
         std::process::exit(1)

@@ -96,6 +96,19 @@ def main():
                                             "exec": oploop(v(p), ["exec"], 300),
                                             "connect": oploop(v(p), ["connect"], 3000)}
         results["per_op_ns"] = per
+        # Name changes under no-secrets in the user's home (a chain directory on compat:
+        # varmord performs the allowed calls itself) and in a project below it (Landlock
+        # grants them natively), bare vs varmor-run.
+        home = os.path.expanduser("~varmor-test")
+        proj = os.path.join(home, "varmor-bench-proj")
+        sh(["mkdir", "-p", proj])
+        ns = [RUN, "--socket", sock, "--quiet", "--profile", f"{ROOT}/profiles.d/no-secrets.yaml", "--"]
+        names = {}
+        for where, d in [("home (chain dir)", home), ("project", proj)]:
+            for op, n in [("create", 3000), ("rename", 3000)]:
+                names[f"{op} in {where}"] = {"bare": oploop([], [op, d], n), "varmor-run no-secrets": oploop(ns, [op, d], n)}
+        sh(["rm", "-rf", proj])
+        results["name_changes_ns"] = names
         # Seccomp: the cost a filter adds to one syscall (getppid), Docker's kind of profile.
         bpf = os.path.join(tmp, "docker-like.bpf")
         subprocess.run([SECCOMP_EXPORT, DOCKER_JSON, bpf], check=True)
@@ -170,6 +183,12 @@ def write_report(r):
     for k, ops in P.items():
         cell = lambda op: f"{ops[op]:.0f} ({ops[op] / P['bare'][op]:.2f}x)" if op in ops else "-"
         md.append(f"| {k} | {cell('open')} | {cell('exec')} | {cell('connect')} |")
+    N = r.get("name_changes_ns", {})
+    if N:
+        md += ["", "Name changes under no-secrets (compat: in a chain directory varmord performs the call; ns/op; ratio to bare):", "",
+               "| operation | bare | varmor-run no-secrets | ratio |", "|---|---|---|---|"]
+        for k, v in N.items():
+            md.append(f"| {k} | {v['bare']:.0f} | {v['varmor-run no-secrets']:.0f} | {v['varmor-run no-secrets'] / v['bare']:.2f}x |")
     S, B = r["syscall_ns"], r["bpf_decision_ns"]
     md += ["", "One syscall (getppid) under a seccomp filter (ns/op; ratio to bare):", "",
            "| sandbox | ns/op | vs bare |", "|---|---|---|"]

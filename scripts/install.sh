@@ -14,5 +14,5 @@ for m in man/*.[0-9]; do install -Dm644 "$m" "$prefix/share/man/man${m##*.}/$(ba
 [ -f completions/varmor-run.zsh ] && install -Dm644 completions/varmor-run.zsh /usr/share/zsh/vendor-completions/_varmor-run
 install -Dm644 packaging/systemd/varmord.service /etc/systemd/system/varmord.service
 install -Dm644 packaging/systemd/varmord.socket /etc/systemd/system/varmord.socket
-sed -i "s|/usr/local/bin|$prefix/bin|" /etc/systemd/system/varmord.service
+sed -i "s|/usr/sbin/varmord|$prefix/bin/varmord|" /etc/systemd/system/varmord.service
 echo "==> installed to $prefix (profiles in /usr/share/varmor/profiles.d)"

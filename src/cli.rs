@@ -148,6 +148,9 @@ impl RunMode {
         if let Some(c) = &self.check {
             return Ok(RunAction::Check { profile: c.clone() });
         }
+        if self.list {
+            return Ok(RunAction::List);
+        }
         if self.ps {
             return Ok(RunAction::Ps);
         }
@@ -245,6 +248,16 @@ pub struct DaemonCli {
     /// Output format for --probe.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Where sandboxes in allow-list mode (`network_default: deny`) have their allowed
+    /// names resolved [default: the first nameserver of /etc/resolv.conf, port 53].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub dns_upstream: Option<std::net::SocketAddr>,
+
+    /// Seconds an answered address stays allowed after its TTL ends (connections that
+    /// start just after the answer expires).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub dns_grace: u32,
 }
 
 #[cfg(test)]
@@ -272,6 +285,25 @@ mod tests {
         );
         assert_eq!(c.command, ["bash", "-c", "x"]);
         assert!(RunCli::try_parse_from(["varmor-run", "--ps", "--profile", "x"]).is_err());
+        // Every mode flag resolves to its own action (--list once fell through to
+        // "nothing to do").
+        for (args, want) in [
+            (&["--list"][..], RunAction::List),
+            (&["--list", "--format", "json"], RunAction::List),
+            (&["--ps"], RunAction::Ps),
+            (
+                &["--check", "base"],
+                RunAction::Check {
+                    profile: "base".into(),
+                },
+            ),
+            (&["--shell-init", "bash"], RunAction::ShellInit(Shell::Bash)),
+        ] {
+            let c =
+                RunCli::try_parse_from(std::iter::once("varmor-run").chain(args.iter().copied()))
+                    .unwrap();
+            assert_eq!(c.mode.action(c.profile.as_deref()), Ok(want), "{args:?}");
+        }
         assert!(RunCli::try_parse_from(["varmor-run", "--ps", "--learn", "o.yaml"]).is_err());
     }
 

@@ -1,8 +1,8 @@
 //! RuleSet -> BPF map entries: every key and value varmord writes for one namespace.
 //!
 //! The kernel answers a path with one exact lookup, one longest-prefix lookup, one
-//! longest-suffix lookup and the bounded glob list (bpf/path.h); an address with one
-//! longest-prefix lookup and the rules of one bitmap (bpf/netmatch.h). For one LPM
+//! longest-suffix lookup and the bounded glob list (bpf/path.bpf.h); an address with one
+//! longest-prefix lookup and the rules of one bitmap (bpf/netmatch.bpf.h). For one LPM
 //! answer to stand for every matching rule, LPM entries are *folded*: an entry's value
 //! is the union of every rule whose literal is a prefix of (or equal to) the entry's
 //! literal, and a CIDR entry's bitmap the union over every CIDR that contains it (plus
@@ -20,7 +20,7 @@ use ipnet::IpNet;
 
 use crate::abi;
 use crate::profile::file::{Access, Action, PathRule};
-use crate::profile::pattern::PatternKind;
+use crate::profile::pattern::{Pattern, PatternKind};
 use crate::rules::RuleSet;
 
 /// Every map entry of one namespace.
@@ -61,14 +61,24 @@ fn empty_val(flags: u32) -> abi::PathVal {
     }
 }
 
-fn add_rule(v: &mut abi::PathVal, r: &PathRule) {
+/// One pattern of a rule as the path maps store it: what it denies or audits, and where
+/// it was written. File and exec rules give one per path; unix rules (src/encode_unix.rs)
+/// one per socket pattern, with their own bits under their own key space.
+pub(crate) struct Lit<'a> {
+    pub pattern: &'a Pattern,
+    pub action: Action,
+    pub bits: u32,
+    pub origin: u32,
+}
+
+fn add_rule(v: &mut abi::PathVal, r: &Lit) {
     match r.action {
         Action::Deny => {
-            v.deny |= r.access.bits();
+            v.deny |= r.bits;
             v.deny_rule = v.deny_rule.min(r.origin);
         }
         Action::Audit => {
-            v.audit |= r.access.bits();
+            v.audit |= r.bits;
             v.audit_rule = v.audit_rule.min(r.origin);
         }
     }
@@ -122,10 +132,27 @@ pub fn widened(rs: &RuleSet) -> Vec<&PathRule> {
 }
 
 fn encode_paths(rs: &RuleSet, ns: u32, e: &mut MapEntries) {
+    let lits: Vec<Lit> = rs
+        .paths
+        .iter()
+        .map(|r| Lit {
+            pattern: &r.pattern,
+            action: r.action,
+            bits: r.access.bits(),
+            origin: r.origin,
+        })
+        .collect();
+    e.ns.n_glob = encode_lits(&lits, ns, e);
+}
+
+/// Writes `lits` under key `ns` into the path maps of `e` (added to what is there);
+/// returns the number of v_glob entries made under `ns`.
+pub(crate) fn encode_lits(lits: &[Lit], ns: u32, e: &mut MapEntries) -> u32 {
     let mut exact: BTreeMap<Vec<u8>, abi::PathVal> = BTreeMap::new();
     let mut prefix: BTreeMap<Vec<u8>, abi::PathVal> = BTreeMap::new();
     let mut suffix: BTreeMap<Vec<u8>, abi::PathVal> = BTreeMap::new();
-    for r in &rs.paths {
+    let mut n_glob = 0u32;
+    for r in lits {
         let lit = r.pattern.literal().as_bytes();
         match r.pattern.kind() {
             PatternKind::Exact => add_rule(
@@ -152,32 +179,27 @@ fn encode_paths(rs: &RuleSet, ns: u32, e: &mut MapEntries) {
                 };
                 g.pattern[..lit.len()].copy_from_slice(lit);
                 match r.action {
-                    Action::Deny => g.deny = r.access.bits(),
-                    Action::Audit => g.audit = r.access.bits(),
+                    Action::Deny => g.deny = r.bits,
+                    Action::Audit => g.audit = r.bits,
                 }
-                e.glob.push((
-                    abi::IdxKey {
-                        ns,
-                        idx: e.glob.len() as u32,
-                    },
-                    g,
-                ));
+                e.glob.push((abi::IdxKey { ns, idx: n_glob }, g));
+                n_glob += 1;
             }
         }
     }
-    e.exact = exact
-        .into_iter()
-        .map(|(lit, v)| {
-            let mut k = abi::ExactKey {
-                ns,
-                path: [0; abi::PATH_MAX],
-            };
-            k.path[..lit.len()].copy_from_slice(&lit);
-            (k, v)
-        })
-        .collect();
-    e.prefix = fold(&prefix, ns, abi::GREEDY | abi::PREFIX);
-    e.suffix = fold(&suffix, ns, abi::GREEDY | abi::SUFFIX);
+    e.exact.extend(exact.into_iter().map(|(lit, v)| {
+        let mut k = abi::ExactKey {
+            ns,
+            path: [0; abi::PATH_MAX],
+        };
+        k.path[..lit.len()].copy_from_slice(&lit);
+        (k, v)
+    }));
+    e.prefix
+        .extend(fold(&prefix, ns, abi::GREEDY | abi::PREFIX));
+    e.suffix
+        .extend(fold(&suffix, ns, abi::GREEDY | abi::SUFFIX));
+    n_glob
 }
 
 /// The v4-mapped range ::ffff:0:0/96, where IPv4 rules live and IPv6 rules never match.
@@ -209,28 +231,58 @@ fn space(n: &IpNet) -> Option<(u128, u8)> {
     }
 }
 
+/// The kernel's rule list: deny/audit rules in profile order, then (allow-list mode)
+/// every allow entry that names addresses, as an ALLOW rule for connect and send.
+fn net_rules(rs: &RuleSet) -> Vec<(abi::NetRuleVal, &[IpNet])> {
+    let val = |flags, dirs, action, rule, ports: &[crate::profile::net::Ports]| {
+        let mut v = abi::NetRuleVal {
+            flags,
+            dirs,
+            action,
+            rule,
+            nports: ports.len().min(abi::NET_PORTS) as u32,
+            ..Default::default()
+        };
+        for (slot, p) in v.ports.iter_mut().zip(ports) {
+            *slot = abi::PortRange { lo: p.lo, hi: p.hi };
+        }
+        v
+    };
+    let mut out: Vec<_> = rs
+        .net
+        .iter()
+        .map(|r| {
+            let v = val(
+                r.flags(),
+                r.dirs.bits(),
+                r.action.bits(),
+                r.origin,
+                &r.ports,
+            );
+            (v, r.addrs.as_slice())
+        })
+        .collect();
+    if let Some(a) = &rs.net_allow {
+        out.extend(a.rules.iter().filter(|r| !r.addrs.is_empty()).map(|r| {
+            let dirs = abi::NET_CONNECT | abi::NET_SEND;
+            let v = val(0, dirs, abi::ACTION_ALLOW, r.origin, &r.ports);
+            (v, r.addrs.as_slice())
+        }));
+    }
+    out
+}
+
 fn encode_net(rs: &RuleSet, ns: u32, e: &mut MapEntries) {
     // Each CIDR: (space, is_v4, rule index); any-address rules separately.
     let mut nets: Vec<((u128, u8), bool, usize)> = Vec::new();
     let mut any: u64 = 0;
-    for (i, r) in rs.net.iter().enumerate().take(abi::NET_RULES) {
-        let mut v = abi::NetRuleVal {
-            flags: r.flags(),
-            dirs: r.dirs.bits(),
-            action: r.action.bits(),
-            rule: r.origin,
-            nports: r.ports.len().min(abi::NET_PORTS) as u32,
-            ..Default::default()
-        };
-        for (slot, p) in v.ports.iter_mut().zip(&r.ports) {
-            *slot = abi::PortRange { lo: p.lo, hi: p.hi };
-        }
+    for (i, (v, addrs)) in net_rules(rs).into_iter().enumerate().take(abi::NET_RULES) {
         e.net_rule.push((abi::IdxKey { ns, idx: i as u32 }, v));
-        if r.addrs.is_empty() {
+        if addrs.is_empty() {
             any |= 1 << i;
         }
         nets.extend(
-            r.addrs
+            addrs
                 .iter()
                 .filter_map(|n| space(n).map(|s| (s, matches!(n, IpNet::V4(_)), i))),
         );
@@ -269,6 +321,8 @@ pub fn encode(rs: &RuleSet, ns: u32, generation: u64) -> MapEntries {
             generation,
             caps_deny: rs.caps_deny.0,
             ptrace: rs.ptrace.encode(),
+            trunc_rule: abi::NO_RULE,
+            net_default_rule: rs.net_allow.as_ref().map_or(abi::NO_RULE, |a| a.origin),
             ..Default::default()
         },
         exact: vec![],
@@ -280,6 +334,7 @@ pub fn encode(rs: &RuleSet, ns: u32, generation: u64) -> MapEntries {
     };
     encode_paths(rs, ns, &mut e);
     encode_net(rs, ns, &mut e);
+    unix::encode_unix(rs, ns, &mut e);
     let file_bits = Access::ALL.bits() & !abi::MAY_EXEC;
     let mut kinds = 0;
     if rs.paths.iter().any(|r| r.access.bits() & file_bits != 0) {
@@ -288,8 +343,11 @@ pub fn encode(rs: &RuleSet, ns: u32, generation: u64) -> MapEntries {
     if rs.paths.iter().any(|r| r.access.intersects(Access::EXEC)) {
         kinds |= 1 << abi::EV_EXEC;
     }
-    if !rs.net.is_empty() {
+    if !rs.net.is_empty() || rs.net_allow.is_some() {
         kinds |= 1 << abi::EV_NET;
+    }
+    if !rs.unix.is_empty() {
+        kinds |= 1 << abi::EV_UNIX;
     }
     if rs.caps_deny.0 != 0 {
         kinds |= 1 << abi::EV_CAP;
@@ -308,8 +366,13 @@ pub fn encode(rs: &RuleSet, ns: u32, generation: u64) -> MapEntries {
         kinds |= 1 << abi::EV_MOUNT;
     }
     e.ns.kinds = kinds;
-    e.ns.n_glob = e.glob.len() as u32;
     e.ns.n_net = e.net_rule.len() as u32;
+    for r in rs.paths.iter().filter(|r| r.action == Action::Deny) {
+        if r.pattern.kind() == PatternKind::Prefix {
+            e.ns.trunc_deny |= r.access.bits();
+            e.ns.trunc_rule = e.ns.trunc_rule.min(r.origin);
+        }
+    }
     e
 }
 
@@ -320,6 +383,9 @@ pub fn trie_addr(a: IpAddr) -> [u8; 16] {
         IpAddr::V6(v6) => v6.octets(),
     }
 }
+
+#[path = "encode_unix.rs"]
+mod unix;
 
 #[cfg(test)]
 #[path = "encode_tests.rs"]

@@ -94,6 +94,57 @@ fn prefixes_are_folded() {
 }
 
 #[test]
+fn allow_lists_add_allow_rules_after_the_deny_rules_and_set_the_default() {
+    use crate::profile::dns::{NetAllow, NetAllowList};
+    let mut rs = RuleSet::empty("t");
+    let e = encode(&rs, 7, 1);
+    assert_eq!(e.ns.net_default_rule, abi::NO_RULE);
+    rs.net.push(nrule(&["10.1.0.0/16"], &[], Action::Deny, 0));
+    rs.net_allow = Some(NetAllowList {
+        origin: 1,
+        rules: vec![
+            // Names only: nothing in the kernel until varmord answers them.
+            NetAllow {
+                hosts: vec!["a.example".to_string().try_into().unwrap()],
+                addrs: vec![],
+                ports: vec![],
+                origin: 2,
+            },
+            NetAllow {
+                hosts: vec![],
+                addrs: vec!["10.0.0.0/8".parse().unwrap()],
+                ports: vec![Ports { lo: 443, hi: 443 }],
+                origin: 3,
+            },
+        ],
+    });
+    let e = encode(&rs, 7, 1);
+    assert_eq!(e.ns.net_default_rule, 1);
+    assert!(e.ns.kinds & (1 << abi::EV_NET) != 0);
+    let rules: Vec<_> = e
+        .net_rule
+        .iter()
+        .map(|(_, v)| (v.action, v.rule, v.dirs, v.nports))
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            (abi::ACTION_DENY, 0, Dirs::ALL.bits(), 0),
+            (abi::ACTION_ALLOW, 3, abi::NET_CONNECT | abi::NET_SEND, 1)
+        ]
+    );
+    // 10.1.0.0/16 holds both rules (bits 0 and 1), the rest of 10/8 only the allow.
+    let bits = |a: [u8; 4], len: u32| {
+        e.net_addr
+            .iter()
+            .find(|(k, _)| k.prefixlen == 32 + 96 + len && k.addr[12..] == a)
+            .map(|(_, v)| v.rules)
+    };
+    assert_eq!(bits([10, 1, 0, 0], 16), Some(0b11));
+    assert_eq!(bits([10, 0, 0, 0], 8), Some(0b10));
+}
+
+#[test]
 fn varmor_net_encodings() {
     let mut rs = RuleSet::empty("t");
     rs.net.push(nrule(&["1.1.1.1"], &[], Action::Deny, 0));

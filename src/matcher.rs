@@ -125,6 +125,20 @@ impl PathIndex {
         v
     }
 
+    /// The answer for a file whose path cannot be read (deeper than PATH_MAX): every
+    /// rule that matches by a prefix, a tail or a glob applies (fail closed), as the
+    /// kernel side does for a path it had to truncate. Exact rules need the name.
+    pub fn unnamed(&self) -> Verdict {
+        let mut v = Verdict::default();
+        self.prefix
+            .values()
+            .chain(self.suffix.values())
+            .flatten()
+            .chain(&self.globs)
+            .for_each(|r| v.add(r));
+        v
+    }
+
     /// Could any rule match this path under some *other* name? True when glob, suffix
     /// or prefix rules exist at all; callers use it to decide whether caching an allow
     /// verdict on an inode with several names is sound.

@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use crate::rules::RuleSet;
 
-pub const PROTO_VERSION: u32 = 1;
+pub const PROTO_VERSION: u32 = 2;
 /// Largest frame either side accepts (a 20,000-rule set is well under this).
 pub const MAX_FRAME: usize = 4 << 20;
 
@@ -52,6 +52,8 @@ pub enum RefuseCode {
     BadRules,
     NotYourNamespace,
     HostNamespace,
+    /// The caller runs under chroot: rules name paths from its namespace's root.
+    Chrooted,
     AlreadyConfined,
     Limit,
     Unenforceable,
@@ -71,14 +73,38 @@ pub struct SandboxInfo {
     pub denials: u64,
 }
 
+/// The backend a sandbox is confined by: the launcher's own part of the plan depends on it
+/// (compat's chmod filter), so it is a type, never a name to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    BpfLsm,
+    Compat,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::BpfLsm => "bpf-lsm",
+            Backend::Compat => "compat",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Response {
-    /// The namespace is confined; `notes` says where enforcement is stricter than written.
+    /// The namespace is confined by `backend`. `stricter`: rules enforced more strictly
+    /// than written (said to the user); `unenforced`: rules not enforced at all (the
+    /// launcher refuses to run the target unless `--allow-partial`).
     Confined {
         id: u64,
-        backend: String,
-        notes: Vec<String>,
+        backend: Backend,
+        stricter: Vec<String>,
+        unenforced: Vec<String>,
+        /// Not enforced, from rules written `required: false`: the launcher says so and runs.
+        #[serde(default)]
+        unenforced_optional: Vec<String>,
     },
     Refused {
         code: RefuseCode,
@@ -98,7 +124,7 @@ pub enum ProtoError {
     #[error("frame of {0} bytes is larger than {MAX_FRAME}")]
     TooLarge(usize),
     #[error("malformed message: {0}")]
-    Malformed(String),
+    Malformed(#[source] serde_json::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -109,7 +135,7 @@ pub fn write_frame<T: Serialize>(
     msg: &T,
     fds: &[RawFd],
 ) -> Result<(), ProtoError> {
-    let body = serde_json::to_vec(msg).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+    let body = serde_json::to_vec(msg).map_err(ProtoError::Malformed)?;
     if body.len() > MAX_FRAME {
         return Err(ProtoError::TooLarge(body.len()));
     }
@@ -174,7 +200,7 @@ pub fn read_frame<T: DeserializeOwned>(
     }
     let mut body = vec![0u8; len];
     (&*sock).read_exact(&mut body).map_err(eof_is_closed)?;
-    let msg = serde_json::from_slice(&body).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+    let msg = serde_json::from_slice(&body).map_err(ProtoError::Malformed)?;
     Ok((msg, fds))
 }
 

@@ -58,27 +58,38 @@ pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let ports = if r.ports.is_empty() {
-            "any".into()
-        } else {
-            r.ports
-                .iter()
-                .map(|p| {
-                    if p.lo == p.hi {
-                        p.lo.to_string()
-                    } else {
-                        format!("{}-{}", p.lo, p.hi)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(",")
-        };
+        let ports = ports_text(&r.ports);
         let _ = writeln!(
             s,
             "  {:<6} {:<20} addresses {addrs} ports {ports} flags {:#x}  {}",
             format!("{:?}", r.action).to_lowercase(),
             r.dirs.names(),
             r.flags(),
+            origin(rs, r.origin)
+        );
+    }
+    if let Some(a) = &rs.net_allow {
+        allow_list_text(&mut s, rs, a);
+    }
+    let _ = writeln!(s, "\nUNIX SOCKET RULES ({})", rs.unix.len());
+    for r in &rs.unix {
+        let dirs = match r.dirs {
+            crate::profile::unix::UNIX_ALL => "connect,send",
+            crate::abi::UNIX_CONNECT => "connect",
+            _ => "send",
+        };
+        let names: Vec<&str> = r
+            .paths
+            .iter()
+            .map(|p| p.as_str())
+            .chain(r.abstract_names.iter().map(|p| p.0.as_str()))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {:<6} {:<20} {}  {}",
+            format!("{:?}", r.action).to_lowercase(),
+            dirs,
+            names.join(","),
             origin(rs, r.origin)
         );
     }
@@ -124,9 +135,58 @@ pub fn check_text(rs: &RuleSet, pf: &ProfileFile) -> String {
         for n in &a.unenforced {
             let _ = writeln!(s, "  - NOT ENFORCED (refused without --allow-partial): {n}");
         }
+        for n in &a.unenforced_optional {
+            let _ = writeln!(
+                s,
+                "  - NOT ENFORCED (said at launch: `required: false`): {n}"
+            );
+        }
         for n in &a.notes {
             let _ = writeln!(s, "  - {n}");
         }
+    }
+    s.push_str(&landlock_text(rs));
+    s
+}
+
+/// What Landlock is given on this machine now (compat), and where it stays stricter.
+fn landlock_text(rs: &RuleSet) -> String {
+    use crate::launcher::landlock::{rights_text, Carry, Plan};
+    let mut s = String::new();
+    let plan = Plan::new(rs, Carry::Rules, std::path::Path::new("/"));
+    let roots: Vec<_> = plan
+        .protections
+        .iter()
+        .filter(|p| p.origin.is_some())
+        .collect();
+    if roots.is_empty() {
+        return s;
+    }
+    let names = compat::names::needed(rs);
+    let _ = writeln!(
+        s,
+        "\nLANDLOCK ON THIS MACHINE (compat; recomputed at each launch)"
+    );
+    let _ = writeln!(s, "  protected ({}):", roots.len());
+    for p in &roots {
+        let _ = writeln!(
+            s,
+            "    {:<44} {}  {}",
+            p.root.display(),
+            rights_text(p.rights),
+            p.origin.map(|o| origin(rs, o)).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(s, "  on the way to them ({}):", plan.chain.len());
+    for (d, r) in &plan.chain {
+        let _ = writeln!(s, "    {:<44} {}", d.display(), rights_text(*r));
+    }
+    for n in plan.notes(names) {
+        let _ = writeln!(s, "  - {n}");
+    }
+    let abi = crate::probe::landlock_abi();
+    for n in crate::launcher::landlock_abi::unenforced(&plan, rs, abi) {
+        let _ = writeln!(s, "  - NOT ENFORCED (refused without --allow-partial): {n}");
     }
     s
 }
@@ -148,4 +208,57 @@ pub fn list_text(list: &[Listed]) -> String {
         let _ = writeln!(s, "{:<34} {}", "", l.path.display());
     }
     s
+}
+
+fn ports_text(ports: &[crate::profile::net::Ports]) -> String {
+    if ports.is_empty() {
+        return "any".into();
+    }
+    ports
+        .iter()
+        .map(|p| {
+            if p.lo == p.hi {
+                p.lo.to_string()
+            } else {
+                format!("{}-{}", p.lo, p.hi)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Allow-list mode as compiled: what is reachable, and how names are answered.
+fn allow_list_text(s: &mut String, rs: &RuleSet, a: &crate::profile::dns::NetAllowList) {
+    let _ = writeln!(
+        s,
+        "\nNETWORK ALLOW LIST ({} entries; connect/send to anything else denied, {})",
+        a.rules.len(),
+        origin(rs, a.origin)
+    );
+    let _ = writeln!(
+        s,
+        "  dns    port 53 (UDP and TCP, any address) answered by varmord: names below resolve, \
+         their answered addresses allowed for TTL + varmord's grace (default {}s); other names REFUSED",
+        crate::daemon::resolver::GRACE.as_secs()
+    );
+    for r in &a.rules {
+        let hosts: Vec<String> = r.hosts.iter().map(|h| h.to_string()).collect();
+        let addrs: Vec<String> = r.addrs.iter().map(|x| x.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "  allow  connect,send hosts {} addresses {} ports {}  {}",
+            if hosts.is_empty() {
+                "-".into()
+            } else {
+                hosts.join(",")
+            },
+            if addrs.is_empty() {
+                "-".into()
+            } else {
+                addrs.join(",")
+            },
+            ports_text(&r.ports),
+            origin(rs, r.origin)
+        );
+    }
 }

@@ -6,12 +6,14 @@ use thiserror::Error;
 
 use crate::abi;
 use crate::profile::caps::CapSet;
+use crate::profile::dns::NetAllowList;
 use crate::profile::file::{Access, Action, PathRule};
 use crate::profile::mount::{MountRule, MOUNT_ALL};
 use crate::profile::net::NetRule;
 use crate::profile::pattern::PatternKind;
 use crate::profile::ptrace::PtraceScope;
 use crate::profile::seccomp::SeccompSpec;
+use crate::profile::unix::{UnixRule, UNIX_ALL};
 
 pub const RULESET_VERSION: u32 = 1;
 
@@ -25,6 +27,9 @@ pub mod limits {
     pub const ORIGINS: usize = 30_000;
     pub const SYSCALL_RULES: usize = 512;
     pub const TEXT: usize = 512;
+    pub const UNIX_RULES: usize = 256;
+    pub const UNIX_PATTERNS: usize = 4_096;
+    pub const ALLOW_HOSTS: usize = 256;
 }
 
 /// enforce: deny what the rules deny; complain: log it, allow it.
@@ -68,6 +73,12 @@ pub struct RuleSet {
     pub ptrace: PtraceScope,
     pub mount: Vec<MountRule>,
     pub seccomp: SeccompSpec,
+    /// Unix-socket rules (`unix:`), in profile order.
+    #[serde(default)]
+    pub unix: Vec<UnixRule>,
+    /// Allow-list mode for the network (`network_default: deny`), if on.
+    #[serde(default)]
+    pub net_allow: Option<NetAllowList>,
     pub origins: Vec<Origin>,
 }
 
@@ -104,6 +115,8 @@ impl RuleSet {
             ptrace: PtraceScope::None,
             mount: vec![],
             seccomp: SeccompSpec::default(),
+            unix: vec![],
+            net_allow: None,
             origins: vec![],
         }
     }
@@ -131,7 +144,15 @@ impl RuleSet {
             globs,
             limits::GLOB_RULES,
         )?;
-        bound("network rules", self.net.len(), limits::NET_RULES)?;
+        let allow_addr_rules = self.net_allow.as_ref().map_or(0, |a| {
+            a.rules.iter().filter(|r| !r.addrs.is_empty()).count()
+        });
+        bound(
+            "network rules",
+            self.net.len() + allow_addr_rules,
+            limits::NET_RULES,
+        )?;
+        self.validate_allow()?;
         let addrs: usize = self.net.iter().map(|r| r.addrs.len()).sum();
         bound("network addresses", addrs, limits::NET_ADDRS)?;
         bound("mount rules", self.mount.len(), limits::MOUNT_RULES)?;
@@ -149,7 +170,8 @@ impl RuleSet {
             .paths
             .iter()
             .map(|r| r.origin)
-            .chain(self.net.iter().map(|r| r.origin));
+            .chain(self.net.iter().map(|r| r.origin))
+            .chain(self.unix.iter().map(|r| r.origin));
         if let Some(bad) = origins
             .chain(self.mount.iter().map(|r| r.origin))
             .find(|&o| o >= n)
@@ -197,9 +219,83 @@ impl RuleSet {
                 "a mount rule with bad operations".into(),
             ));
         }
+        self.validate_unix()?;
         if self.seccomp.oci.is_some() {
             return Err(RuleSetError::Invalid(
                 "an OCI seccomp path must be resolved before sending".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_allow(&self) -> Result<(), RuleSetError> {
+        let Some(a) = &self.net_allow else {
+            return Ok(());
+        };
+        bound("network allow entries", a.rules.len(), limits::NET_RULES)?;
+        let hosts: usize = a.rules.iter().map(|r| r.hosts.len()).sum();
+        bound("allowed host names", hosts, limits::ALLOW_HOSTS)?;
+        let addrs: usize = a.rules.iter().map(|r| r.addrs.len()).sum();
+        bound("allowed addresses", addrs, limits::NET_ADDRS)?;
+        let n = self.origins.len() as u32;
+        if a.origin >= n || a.rules.iter().any(|r| r.origin >= n) {
+            return Err(RuleSetError::Invalid(
+                "an allow-list origin out of range".into(),
+            ));
+        }
+        if a.rules.iter().any(|r| {
+            (r.hosts.is_empty() && r.addrs.is_empty())
+                || r.ports.len() > abi::NET_PORTS
+                || r.ports.iter().any(|p| p.lo == 0 || p.lo > p.hi)
+                || r.addrs.iter().any(|x| *x != x.trunc())
+        }) {
+            return Err(RuleSetError::Invalid("a bad network allow entry".into()));
+        }
+        Ok(())
+    }
+
+    fn validate_unix(&self) -> Result<(), RuleSetError> {
+        bound("unix rules", self.unix.len(), limits::UNIX_RULES)?;
+        let patterns: usize = self
+            .unix
+            .iter()
+            .map(|r| r.paths.len() + r.abstract_names.len())
+            .sum();
+        bound("unix socket patterns", patterns, limits::UNIX_PATTERNS)?;
+        let glob = |p: &crate::profile::pattern::Pattern| p.kind() == PatternKind::Glob;
+        let path_globs = self.unix.iter().flat_map(|r| &r.paths).filter(|p| glob(p));
+        bound(
+            "unix path globs (wildcards inside a pattern)",
+            path_globs.count(),
+            limits::GLOB_RULES,
+        )?;
+        let abs_globs = self
+            .unix
+            .iter()
+            .flat_map(|r| &r.abstract_names)
+            .filter(|p| glob(&p.0));
+        bound(
+            "abstract socket globs (wildcards inside a pattern)",
+            abs_globs.count(),
+            limits::GLOB_RULES,
+        )?;
+        if self
+            .unix
+            .iter()
+            .any(|r| r.dirs == 0 || r.dirs & !UNIX_ALL != 0)
+        {
+            return Err(RuleSetError::Invalid(
+                "a unix rule with bad directions".into(),
+            ));
+        }
+        if self
+            .unix
+            .iter()
+            .flat_map(|r| &r.paths)
+            .any(|p| !(p.as_str().starts_with('/') || p.as_str().starts_with("**")))
+        {
+            return Err(RuleSetError::Invalid(
+                "a unix path pattern that is not absolute".into(),
             ));
         }
         Ok(())

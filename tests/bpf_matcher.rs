@@ -1,4 +1,4 @@
-//! Differential test: the kernel's matcher (bpf/path.h, bpf/netmatch.h, run in this
+//! Differential test: the kernel's matcher (bpf/path.bpf.h, bpf/netmatch.bpf.h, run in this
 //! kernel through bpf/matchtest.bpf.c with BPF_PROG_TEST_RUN) against the Rust reference
 //! (src/matcher.rs) on thousands of generated cases, with the rules in real pinned maps.
 //! Needs root and BPF; otherwise prints why and returns.
@@ -280,6 +280,13 @@ fn kernel_path_builder_equals_getcwd() {
     let cwd = std::env::current_dir().unwrap();
     assert!(!trunc);
     assert_eq!(String::from_utf8_lossy(&path), cwd.to_string_lossy());
+    // A kernel read that fails (here: pointers into the first user page) leaves the
+    // path truncated, never a path made of stale or zeroed bytes.
+    assert_eq!(
+        mt.bad_reads_truncate().expect("mt_bad_reads"),
+        [true, true, true],
+        "unreadable directory dentry, leaf dentry, mount"
+    );
 }
 
 #[test]

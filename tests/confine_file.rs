@@ -172,3 +172,126 @@ fn seed_link_symlink_rename_cases() {
         assert!(host_sh(c).status.success(), "`{c}` must work outside");
     }
 }
+
+#[test]
+fn a_path_too_deep_to_name_is_still_denied() {
+    let Some(()) = need_root("a_path_too_deep_to_name_is_still_denied") else {
+        return;
+    };
+    let d = Daemon::start();
+    let dir = d.dir.path().join("deep");
+    // 40 components of 120 bytes: deeper than the kernel side's 4 KiB path buffer.
+    let comp = "d".repeat(120);
+    let mut leaf = dir.clone();
+    for _ in 0..40 {
+        leaf.push(&comp);
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let walk = format!(
+        "import os,sys\nos.chdir('{}')\nfor _ in range(40):\n os.makedirs('{comp}', exist_ok=True); os.chdir('{comp}')\n",
+        dir.display()
+    );
+    let make = format!("{walk}open('secret','w').write('SECRET')\n");
+    let read = format!(
+        "{walk}try:\n print(open('secret').read())\nexcept OSError as e:\n print('ERR', e.errno); sys.exit(1)\n"
+    );
+    let py = |code: &str| {
+        std::process::Command::new("python3")
+            .args(["-c", code])
+            .output()
+            .unwrap()
+    };
+    let o = py(&make);
+    assert!(o.status.success(), "setup: {}", stderr(&o));
+    let yaml = format!("file:\n  - deny: read\n    paths: [{}/**]\n", dir.display());
+    let p = write_profile(d.dir.path(), "deep", &yaml);
+    let inside = d.run(&["--profile", &p, "--", "python3", "-c", &read]);
+    let outside = py(&read);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        !inside.status.success() && stdout(&inside).contains("ERR 1"),
+        "read {} bytes deep got through: {}{}",
+        leaf.as_os_str().len(),
+        stdout(&inside),
+        stderr(&inside)
+    );
+    assert!(
+        stderr(&inside).contains("varmor: denied open(read)"),
+        "no denial line: {}",
+        stderr(&inside)
+    );
+    assert!(
+        stdout(&outside).contains("SECRET"),
+        "outside the sandbox the read works: {}",
+        stderr(&outside)
+    );
+}
+
+#[test]
+fn a_right_the_kernels_landlock_lacks_is_not_enforced_said_and_refused() {
+    let Some(()) = need_root("a_right_the_kernels_landlock_lacks_is_not_enforced_said_and_refused")
+    else {
+        return;
+    };
+    let d = Daemon::start();
+    let dir = d.dir.path().join("keep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("data");
+    std::fs::write(&f, "0123456789").unwrap();
+    let yaml = format!(
+        "file:\n  - deny: truncate\n    paths: [{}/**]\n",
+        dir.display()
+    );
+    let p = write_profile(d.dir.path(), "trunc", &yaml);
+    let script = format!("truncate -s 0 {}", f.display());
+    let o = d.run(&["--profile", &p, "--", "sh", "-c", &script]);
+    // Landlock carries truncate on compat from ABI 3 (Linux 6.2); bpf-lsm has its hook.
+    let abi = varmor::probe::landlock_abi().unwrap_or(0);
+    let backend = d.running_backend().unwrap_or_default();
+    if backend == "compat" && abi < 3 {
+        let err = stderr(&o);
+        assert!(
+            !o.status.success()
+                && err.contains("NOT ENFORCED: file[0]")
+                && err.contains("truncate")
+                && err.contains("needs ABI 3"),
+            "Landlock ABI {abi}: the truncate rule must be refused as not enforced: {err}"
+        );
+        assert_eq!(std::fs::read(&f).unwrap().len(), 10, "refused: nothing ran");
+        let o = d.run(&[
+            "--profile",
+            &p,
+            "--allow-partial",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert!(
+            stderr(&o).contains("--allow-partial: NOT ENFORCED: file[0]"),
+            "{}",
+            stderr(&o)
+        );
+    } else {
+        let err = stderr(&o);
+        assert!(
+            !o.status.success(),
+            "truncate got through on {backend}: {err}"
+        );
+        assert!(
+            err.contains("Operation not permitted") || err.contains("Permission denied"),
+            "{err}"
+        );
+        // bpf-lsm: the path_truncate hook's line. compat: Landlock's refusal, a line where
+        // audit is on (ABI 7 records), else the launch note naming what Landlock withholds.
+        let said = err.contains("varmor: denied")
+            || (backend == "compat"
+                && err.contains("varmor-run: note: Landlock")
+                && err.contains("truncate"));
+        assert!(said, "no line says why: {err}");
+        assert_eq!(std::fs::read(&f).unwrap().len(), 10);
+    }
+    let o = host_sh(&script);
+    assert!(o.status.success(), "outside, truncate works");
+    assert!(std::fs::read(&f).unwrap().is_empty());
+}

@@ -291,3 +291,42 @@ fn bad_seccomp_input_is_a_clear_error_and_runs_nothing() {
     );
     assert!(!marker.exists());
 }
+
+#[test]
+fn unknown_syscall_names_are_skipped_with_one_warning() {
+    let Some(()) = need_root("unknown_syscall_names_are_skipped_with_one_warning") else {
+        return;
+    };
+    let d = Daemon::start();
+    let json = d.dir.path().join("typo.json");
+    std::fs::write(
+        &json,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["keyctl","add_kye"],"action":"SCMP_ACT_ERRNO"},
+            {"names":["request_keyy","keyctl"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let (base, json) = (profile("base"), json.display().to_string());
+    let o = d.run_as_user(&["--profile", &base, "--seccomp", &json, "--", "true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let warnings: Vec<_> = stderr(&o)
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", stderr(&o));
+    assert!(
+        warnings[0].contains("typo.json") && warnings[0].ends_with("add_kye, request_keyy"),
+        "{}",
+        warnings[0]
+    );
+    let o = d.run_as_user(&[
+        "--profile",
+        &base,
+        "--seccomp",
+        &docker_like(),
+        "--",
+        "true",
+    ]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}

@@ -455,7 +455,7 @@ fn reused_namespace_inode_gets_no_stale_policy() {
         .trim()
         .parse()
         .expect("the sandbox's namespace inode");
-    let maps = varmor::bpf::Maps::open(&env.d.pin_dir).expect("pinned maps");
+    let maps = varmor::bpf::Maps::open(&env.d.pins()).expect("pinned maps");
     let t = Instant::now();
     while maps.count_ns_entries(ino as u32) > 0 && t.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));

@@ -1,7 +1,7 @@
 //! Faults around varmord's state: bpffs not mounted, the pin directory removed under it,
 //! the maps full (a clear refusal and no partial policy), a log on a full disk. Each
 //! checks that enforcement still holds and nothing is left behind.
-//! Code: src/daemon/mod.rs, src/bpf/maps.rs, src/daemon/denial.rs.
+//! Code: src/daemon/mod.rs, src/daemon/reap.rs, src/bpf/maps.rs, src/daemon/denial.rs.
 
 mod common;
 
@@ -47,7 +47,7 @@ fn bpffs_not_mounted_is_mounted_by_varmord() {
             "-c",
             "umount -l /sys/fs/bpf 2>/dev/null; mountpoint -q /sys/fs/bpf && exit 9; exec \"$0\" \"$@\"",
         ],
-        &["--backend", "compat"],
+        &[],
     );
     let p = write_profile(d.dir.path(), "hostname", HOSTNAME);
     assert_denies(&d, &p);
@@ -78,7 +78,7 @@ fn a_log_on_a_full_disk_does_not_stop_enforcement() {
     let Some(()) = need_root("a_log_on_a_full_disk_does_not_stop_enforcement") else {
         return;
     };
-    let d = Daemon::start_with(&["--backend", "compat", "--log", "/dev/full"]);
+    let d = Daemon::start_with(&["--log", "/dev/full"]);
     let p = write_profile(d.dir.path(), "hostname", HOSTNAME);
     for _ in 0..3 {
         assert_denies(&d, &p);
@@ -88,7 +88,7 @@ fn a_log_on_a_full_disk_does_not_stop_enforcement() {
 }
 
 fn ns_entries(d: &Daemon) -> usize {
-    let maps = varmor::bpf::Maps::open(&d.pin_dir).expect("maps");
+    let maps = varmor::bpf::Maps::open(&d.pins()).expect("maps");
     maps.map("v_ns").expect("v_ns").keys().count()
 }
 
@@ -127,7 +127,8 @@ fn full_maps_refuse_clearly_and_leave_no_partial_policy() {
 /// when the launcher gave up.
 fn launch(d: &Daemon, profile: &str, before: usize) -> Result<Child, (Option<i32>, String)> {
     let mut c = d
-        .cmd(&["--profile", profile, "--quiet", "--", "sleep", "60"])
+        // Long enough to outlive every launch after it (each takes ~30 s under TCG); killed at the end.
+        .cmd(&["--profile", profile, "--quiet", "--", "sleep", "3600"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -140,8 +141,9 @@ fn launch(d: &Daemon, profile: &str, before: usize) -> Result<Child, (Option<i32
             let o = c.wait_with_output().unwrap();
             return Err((o.status.code(), stderr(&o)));
         }
+        // 20,000 rules: slow to compile and load under qemu's TCG (the kernel matrix).
         assert!(
-            t.elapsed().as_secs() < 30,
+            t.elapsed() < std::time::Duration::from_secs(30) * time_scale(),
             "launch neither confined nor refused"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -161,9 +163,45 @@ fn check_refused(d: &Daemon, before: usize, code: Option<i32>, err: &str) {
         "unclear refusal: {err}"
     );
     assert_eq!(ns_entries(d), before, "a partial policy was left");
-    assert!(before >= 10, "refused after only {before} sandboxes: {err}");
+    // A full map comes at the 14th; the kernel may run out of memory for entries sooner
+    // (a memory cgroup at its limit: CI's machines), which must be said as such.
+    if err.contains("had no memory") {
+        eprintln!("full maps: the kernel ran out of memory before the maps filled");
+    } else {
+        assert!(err.contains("is full"), "unclear refusal: {err}");
+        assert!(before >= 10, "refused after only {before} sandboxes: {err}");
+    }
     let small = write_profile(d.dir.path(), "hostname", HOSTNAME);
     // Room for a small profile may or may not remain; a refusal must still be clean.
     let o = d.run(&["--profile", &small, "--quiet", "--", "cat", "/etc/hostname"]);
     assert!(!o.status.success());
+}
+
+#[test]
+fn pins_of_another_build_are_never_adopted() {
+    let Some(()) = need_root("pins_of_another_build_are_never_adopted") else {
+        return;
+    };
+    // A varmord of "another build" crashed and left its pins (maps and network links)
+    // under another build's tag; the next varmord must detach and remove them, not adopt.
+    let mut d = Daemon::start();
+    let p = write_profile(d.dir.path(), "hostname", HOSTNAME);
+    let old = d.pin_dir.join("abi0-0000000000000000");
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(d.pid() as i32, libc::SIGKILL) };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::rename(d.pins(), &old).expect("move the pins to another build's name");
+    let links: Vec<_> = std::fs::read_dir(old.join("links"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(!links.is_empty(), "the crashed varmord left links");
+    d.respawn();
+    assert!(!old.exists(), "the other build's pins were adopted or left");
+    assert!(
+        d.pins().join("v_ns").exists(),
+        "this build pins under its own tag"
+    );
+    assert_denies(&d, &p);
 }

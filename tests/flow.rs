@@ -69,7 +69,7 @@ fn maps_hold_exactly_that_namespace_until_it_ends() {
         .read_line(&mut line)
         .unwrap();
     let ns: u32 = line.trim().parse().expect("ns inode");
-    let maps = varmor::bpf::Maps::open(&d.pin_dir).expect("pinned maps");
+    let maps = varmor::bpf::Maps::open(&d.pins()).expect("pinned maps");
     assert!(
         maps.count_ns_entries(ns) > 0,
         "no entries for the sandbox's namespace {ns}"

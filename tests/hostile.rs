@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use varmor::daemon::handler::REQUEST_TIMEOUT;
 
 /// A raw client in Python: sends one framed request built by `body` (a Python expression
 /// using `ns`, the client's own mount-namespace inode) and prints varmord's answer.
@@ -22,8 +23,9 @@ n = struct.unpack('>I', s.recv(4))[0]; print(s.recv(n).decode())
 "#;
 
 fn confine_expr(ns: &str) -> String {
+    let pv = varmor::proto::PROTO_VERSION;
     format!(
-        "{{'type':'confine','version':1,'mnt_ns':{ns},'quiet':True,'rules':{{'version':1,'profile':'t','mode':'enforce','paths':[],'net':[],'caps_deny':0,'ptrace':'none','mount':[],'seccomp':{{}},'origins':[]}}}}"
+        "{{'type':'confine','version':{pv},'mnt_ns':{ns},'quiet':True,'rules':{{'version':1,'profile':'t','mode':'enforce','paths':[],'net':[],'caps_deny':0,'ptrace':'none','mount':[],'seccomp':{{}},'origins':[]}}}}"
     )
 }
 
@@ -87,7 +89,15 @@ fn refuses_forged_host_and_foreign_namespaces() {
     );
     // Bad version and unknown fields.
     assert!(ask(&d, &["unshare", "-m"], "{'type':'list','version':99}").contains("bad_version"));
-    assert!(ask(&d, &["unshare", "-m"], "{'type':'list','version':1,'x':1}").contains("bad_frame"));
+    assert!(ask(
+        &d,
+        &["unshare", "-m"],
+        &format!(
+            "{{'type':'list','version':{},'x':1}}",
+            varmor::proto::PROTO_VERSION
+        )
+    )
+    .contains("bad_frame"));
     assert_eq!(live(&d), 0, "nothing was registered");
 }
 
@@ -122,7 +132,8 @@ fn survives_bad_frames() {
     let d = Daemon::start();
     let reply = |bytes: &[u8], close: bool| -> String {
         let mut s = UnixStream::connect(&d.socket).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // Longer than varmord's own request timeout: varmord, not this client, hangs up.
+        s.set_read_timeout(Some(REQUEST_TIMEOUT * 3)).unwrap();
         s.write_all(bytes).unwrap();
         if close {
             s.shutdown(std::net::Shutdown::Write).unwrap();
@@ -138,11 +149,9 @@ fn survives_bad_frames() {
         reply(b"\x00\x00\x01\x00{\"type\"", true).is_empty(),
         "a truncated frame gets no answer"
     );
-    // A client that connects and never writes is dropped after the request timeout.
-    let t = Instant::now();
+    // A client that connects and never writes is told why and dropped by varmord.
     let silent = reply(b"", false);
-    assert!(silent.contains("no request within"), "{silent}");
-    assert!(t.elapsed() < Duration::from_secs(15));
+    assert!(silent.contains("no request within"), "{silent:?}");
     // A client that dies mid-request.
     let mut c = Command::new("/usr/bin/python3")
         .args(["-c", "import socket,sys,os; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b'\\x00\\x00\\x10\\x00{'); os._exit(0)"])

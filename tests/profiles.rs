@@ -95,6 +95,23 @@ fn every_shipped_profile_compiles_and_documents_itself() {
         );
         rs.validate()
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        // What bpf-lsm loads: the rules plus the rename guards of their directories.
+        // Cuts without `**` expand (here: over nothing); the others need glob room.
+        let guarded =
+            varmor::guards::with_ancestor_guards(&rs, |c| (!c.contains("**")).then(Vec::new));
+        guarded
+            .validate()
+            .unwrap_or_else(|e| panic!("{} with its rename guards: {e}", p.display()));
+        let widened: Vec<&str> = guarded.paths[rs.paths.len()..]
+            .iter()
+            .map(|r| r.pattern.as_str())
+            .filter(|g| g.starts_with("**/"))
+            .collect();
+        assert!(
+            widened.is_empty(),
+            "{}: rename guards widened for want of glob room: {widened:?}",
+            p.display()
+        );
     }
 }
 
@@ -105,6 +122,7 @@ fn the_required_profiles_exist() {
         "nocurl",
         "nonet",
         "no-secrets",
+        "no-host-ipc",
         "readonly-etc",
         "no-shell",
         "npm-install",
@@ -618,4 +636,125 @@ fn the_profile_man_page_covers_the_language() {
         "man/varmor-profile.5 does not document: {}",
         missing.join(", ")
     );
+}
+
+/// A diamond of includes (npm-install -> no-secrets -> no-keys -> base, and
+/// npm-install -> nocurl -> base, readonly-etc -> ...) merges each profile once: base's
+/// network and mount rules, and its shadow-file rule, appear once.
+#[test]
+fn diamond_includes_merge_each_profile_once() {
+    for name in ["npm-install", "pip-install", "build", "firefox"] {
+        let rs = shipped_profile(name);
+        let from = |p: &str| {
+            rs.origins
+                .iter()
+                .filter(|o| o.profile == p)
+                .map(|o| o.label.clone())
+                .collect::<Vec<_>>()
+        };
+        let base = from("base");
+        let mut uniq = base.clone();
+        uniq.sort();
+        uniq.dedup();
+        assert_eq!(
+            base.len(),
+            uniq.len(),
+            "{name}: base merged twice: {base:?}"
+        );
+        let shadow = rs
+            .paths
+            .iter()
+            .filter(|r| r.pattern.as_str() == "/etc/shadow")
+            .count();
+        assert_eq!(shadow, 1, "{name}: /etc/shadow rule repeated");
+        let meta = rs
+            .net
+            .iter()
+            .filter(|r| {
+                r.addrs
+                    .iter()
+                    .any(|a| a.to_string().contains("169.254.169.254"))
+            })
+            .count();
+        assert_eq!(meta, 1, "{name}: base's metadata rule repeated");
+        assert_eq!(rs.mount.len(), 1, "{name}: base's mount rule repeated");
+    }
+}
+
+/// no-host-ipc, and every profile that includes it, refuses the host's IPC sockets
+/// (tmux, ssh-agent, D-Bus, systemd, X11, abstract names) and admits journald, nscd and
+/// resolved; firefox admits its display and sound sockets on top.
+#[test]
+fn host_ipc_sockets_are_refused_by_the_profiles_that_promise_it() {
+    use varmor::abi::{UNIX_CONNECT, UNIX_SEND};
+    use varmor::profile::unix::reference_deny;
+    let refused = [
+        "/tmp/tmux-1000/default",
+        "/run/user/1000/bus",
+        "/run/user/1000/systemd/private",
+        "/run/dbus/system_bus_socket",
+        "/var/run/docker.sock",
+        "/tmp/ssh-XXXXabcd/agent.4242",
+        "/home/alice/.gnupg/S.gpg-agent",
+        "/tmp/.X11-unix/X0",
+        "@/tmp/.X11-unix/X0",
+        "@/tmp/dbus-abcdef",
+        "relative.sock",
+    ];
+    let admitted = [
+        "/run/systemd/journal/socket",
+        "/dev/log",
+        "/run/nscd/socket",
+        "/run/systemd/resolve/io.systemd.Resolve",
+        "/home/alice/proj/.my.sock",
+        "/tmp/build-1234/s.sock",
+    ];
+    for name in [
+        "no-host-ipc",
+        "nocurl",
+        "nonet",
+        "no-keys",
+        "no-secrets",
+        "npm-install",
+    ] {
+        let rs = shipped_profile(name);
+        for s in refused {
+            for dir in [UNIX_CONNECT, UNIX_SEND] {
+                assert!(
+                    reference_deny(&rs.unix, dir, s.as_bytes()).is_some(),
+                    "{name}: {s} is reachable"
+                );
+            }
+        }
+        for s in admitted {
+            assert_eq!(
+                reference_deny(&rs.unix, UNIX_CONNECT, s.as_bytes()),
+                None,
+                "{name}: {s} is refused"
+            );
+        }
+    }
+    let ff = shipped_profile("firefox");
+    for s in [
+        "/tmp/.X11-unix/X0",
+        "@/tmp/.X11-unix/X0",
+        "/run/user/1000/wayland-0",
+        "/run/user/1000/pulse/native",
+    ] {
+        assert_eq!(
+            reference_deny(&ff.unix, UNIX_CONNECT, s.as_bytes()),
+            None,
+            "firefox: {s}"
+        );
+    }
+    for s in [
+        "/run/user/1000/bus",
+        "/tmp/tmux-1000/default",
+        "/run/user/1000/gnupg/S.gpg-agent",
+    ] {
+        assert!(
+            reference_deny(&ff.unix, UNIX_CONNECT, s.as_bytes()).is_some(),
+            "firefox: {s}"
+        );
+    }
 }

@@ -29,7 +29,7 @@ fn valid_body() -> String {
     std::fs::write(&p, yaml).unwrap();
     let (rules, _) = varmor::profile::compile(p.to_str().unwrap()).unwrap();
     serde_json::to_string(&Request::Confine {
-        version: 1,
+        version: varmor::proto::PROTO_VERSION,
         mnt_ns: 4026532000,
         rules: Box::new(rules),
         quiet: false,

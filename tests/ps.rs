@@ -50,7 +50,7 @@ fn ps_lists_live_sandboxes_with_denials() {
     };
     assert_eq!(mine.len(), 1, "{mine:?}");
     assert_eq!(mine[0]["uid"], uid);
-    assert_eq!(mine[0]["backend"], "compat");
+    assert_eq!(mine[0]["backend"], d.running_backend().unwrap().as_str());
     assert!(mine[0]["profile"].as_str().unwrap().contains("nocurl"));
     assert!(mine[0]["denials"].as_u64().unwrap() >= 1, "{mine:?}");
     // Root sees it too; the text form has a header and the row.

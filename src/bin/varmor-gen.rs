@@ -63,8 +63,16 @@ The socket \fBvarmor-run\fR(1) connects to (mode 0666: any local user may confin
 .TP
 \fI{pin}\fR
 Pinned BPF programs and maps (a bpffs mount).
+.TP
+\fI/etc/default/varmord\fR
+Extra arguments (\fBVARMORD_ARGS\fR) for \fBvarmord.service\fR, the packaged unit, which
+\fBvarmord.socket\fR starts on the first connection; varmord tells systemd when it is
+ready (\fBType=notify\fR), and each denial is also a journal entry with the fields
+\fBVARMOR_PROFILE\fR, \fBVARMOR_RULE\fR, \fBVARMOR_RULE_FILE\fR, \fBVARMOR_PATH\fR,
+\fBVARMOR_PID\fR, \fBVARMOR_COMM\fR and \fBVARMOR_UID\fR
+(\fBjournalctl \-u varmord VARMOR_PROFILE=nocurl\fR).
 .SH "SEE ALSO"
-\fBvarmor-run\fR(1), \fBvarmor-profile\fR(5), \fBfanotify\fR(7), \fBlandlock\fR(7), \fBbpf\fR(2), \fBsystemd.socket\fR(5)
+\fBvarmor-run\fR(1), \fBvarmor-profile\fR(5), \fBfanotify\fR(7), \fBlandlock\fR(7), \fBbpf\fR(2), \fBsystemd.socket\fR(5), \fBjournalctl\fR(1)
 "#,
                 socket = roff_escape(DEFAULT_SOCKET),
                 pin = roff_escape(DEFAULT_PIN_DIR)
@@ -159,14 +167,14 @@ fn main() -> ExitCode {
         }
         (Some(a), None) => PathBuf::from(a),
         (Some(_), Some(_)) => {
-            eprintln!("usage: varmor-gen [OUT_DIR]");
+            varmor::say!("usage: varmor-gen [OUT_DIR]");
             return ExitCode::from(2);
         }
     };
     match generate(&out_dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("varmor-gen: {}: {e}", out_dir.display());
+            varmor::say!("varmor-gen: {}: {e}", out_dir.display());
             ExitCode::FAILURE
         }
     }

@@ -12,7 +12,7 @@ fn print_or_fail(r: Result<String, String>) -> std::process::ExitCode {
             0.into()
         }
         Err(e) => {
-            eprintln!("varmor-run: {e}");
+            varmor::say!("varmor-run: {e}");
             125.into()
         }
     }
@@ -82,13 +82,13 @@ fn main() -> std::process::ExitCode {
                 0.into()
             }
             Err(e) => {
-                eprintln!("varmor-run: {e}");
+                varmor::say!("varmor-run: {e}");
                 1.into()
             }
         },
         RunAction::Run { profile } => {
             let err = varmor::launcher::run::run(&cli, &profile);
-            eprintln!("varmor-run: {err}");
+            varmor::say!("varmor-run: {err}");
             err.exit_code().into()
         }
     }

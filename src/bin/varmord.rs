@@ -7,6 +7,14 @@ fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_target(false)
         .init();
+    // The start-up canary's child (src/daemon/canary.rs) is this binary too; it is not a
+    // user-facing option, so it is not in DaemonCli, --help or the completions.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == varmor::daemon::canary_child::ARG)
+    {
+        return varmor::daemon::canary_child::main().into();
+    }
     let cli = DaemonCli::parse();
     // One handler thread per connection: cap glibc's per-thread malloc arenas so RSS
     // stays flat under bursts of launches.
@@ -30,13 +38,15 @@ fn main() -> std::process::ExitCode {
     }
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
-        eprintln!("varmord: must run as root (it loads BPF programs and answers fanotify events)");
+        varmor::say!(
+            "varmord: must run as root (it loads BPF programs and answers fanotify events)"
+        );
         return 1.into();
     }
     match varmor::daemon::run(&cli) {
         Ok(()) => 0.into(),
         Err(e) => {
-            eprintln!("varmord: {e}");
+            varmor::say!("varmord: {e}");
             1.into()
         }
     }

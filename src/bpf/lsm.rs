@@ -1,5 +1,5 @@
 //! The bpf-lsm backend: loading and attaching the LSM objects (file, exec, caps, ptrace,
-//! mount, userns), and probing whether this kernel lets us at all.
+//! mount, userns, unixpeer, ftrunc), and probing whether this kernel lets us at all.
 //!
 //! On kernels where `bpf` is not in the active LSM list, or where LSM/trampoline
 //! programs are refused, loading fails; `probe_lsm` returns the kernel's own error text
@@ -11,8 +11,12 @@ use libbpf_rs::{Link, Object, ObjectBuilder};
 
 use super::{bpf_err, io_err, link_dir, object, BpfError, Maps};
 
+/// Objects whose refusal by the kernel leaves the backend usable (said in the log).
+/// ftrunc: lsm/file_truncate exists from Linux 6.2 (before, path_truncate sees it all).
+const OPTIONAL: [&str; 2] = ["unixpeer", "ftrunc"];
+
 /// (object name, bytes) of every LSM object.
-fn objects() -> [(&'static str, &'static [u8]); 6] {
+fn objects() -> [(&'static str, &'static [u8]); 8] {
     [
         ("file", object!("file")),
         ("exec", object!("exec")),
@@ -20,6 +24,8 @@ fn objects() -> [(&'static str, &'static [u8]); 6] {
         ("ptrace", object!("ptrace")),
         ("mount", object!("mount")),
         ("userns", object!("userns")),
+        ("unixpeer", object!("unixpeer")),
+        ("ftrunc", object!("ftrunc")),
     ]
 }
 
@@ -101,6 +107,19 @@ impl LsmHooks {
         for (name, bytes) in objects() {
             let obj = match load(name, bytes, Some(pin_dir)) {
                 Ok(o) => o,
+                // unixpeer adds to the cgroup unix programs (which check the address as
+                // written); ftrunc's hook is new in 6.2 (before, path_truncate sees it all).
+                Err(e) if OPTIONAL.contains(&name) => {
+                    match name {
+                        "unixpeer" => log::warn!(
+                            "{e}: unix rules are checked on the address as written only"
+                        ),
+                        _ => log::info!(
+                            "{e}: no lsm/file_truncate on this kernel (before 6.2 path_truncate is asked instead)"
+                        ),
+                    }
+                    continue;
+                }
                 Err(e) => {
                     undo(fresh);
                     return Err(e);
@@ -150,8 +169,18 @@ impl LsmHooks {
             }
             let mut l = Link::open(ent.path())
                 .map_err(bpf_err(format!("opening {}", ent.path().display())))?;
-            l.detach().map_err(bpf_err("detaching an LSM link"))?;
             l.unpin().map_err(bpf_err("unpinning an LSM link"))?;
+            // Kernels before 6.x cannot BPF_LINK_DETACH a tracing link (EOPNOTSUPP);
+            // unpinned, it goes away with this last descriptor.
+            match l.detach() {
+                Err(e) if e.kind() != libbpf_rs::ErrorKind::Unsupported => {
+                    return Err(BpfError::Libbpf {
+                        what: "detaching an LSM link".into(),
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -3,14 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use libbpf_rs::{MapCore, MapFlags, MapHandle, ObjectBuilder};
+use std::time::Duration;
+
+use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle, ObjectBuilder};
 
 use super::{bpf_err, ensure_pin_dir, object, BpfError};
 use crate::abi::{self, Pod};
 use crate::encode::MapEntries;
 
-/// Pinned map names, in bpf/maps.h order.
-pub const MAP_NAMES: [&str; 8] = [
+/// Pinned map names, in bpf/maps.bpf.h order.
+pub const MAP_NAMES: [&str; 11] = [
     "v_ns",
     "v_exact",
     "v_prefix",
@@ -19,10 +21,61 @@ pub const MAP_NAMES: [&str; 8] = [
     "v_net_addr",
     "v_net_rule",
     "v_events",
+    "v_dns",
+    "v_net_dyn",
+    "v_dns_orig",
 ];
 
-/// Byte offset of the namespace inode in each rule map's key (v_events has no keys).
-const NS_OFFSET: [usize; 7] = [0, 0, 4, 4, 0, 4, 0];
+/// Byte offset of the namespace inode in each map's key; None: not keyed by namespace
+/// (v_events has no keys; v_dns_orig is keyed by socket cookie and grants nothing).
+const NS_OFFSET: [Option<usize>; 11] = [
+    Some(0),
+    Some(0),
+    Some(4),
+    Some(4),
+    Some(0),
+    Some(4),
+    Some(0),
+    None,
+    Some(0),
+    Some(0),
+    None,
+];
+
+/// Tries of an entry the kernel had no memory for. The maps allocate entries from per-CPU
+/// caches refilled without blocking (GFP_NOWAIT), which cannot reclaim: in a memory
+/// cgroup full of page cache (a build machine's) they fail while memory is there to take.
+const NOMEM_TRIES: usize = 8;
+
+/// Bytes faulted in (and given back) before each new try: faults may block, so they make
+/// the kernel reclaim page cache and leave the room the map's refill needs.
+const RECLAIM_BYTES: usize = 8 << 20;
+
+/// One new entry, tried again after making room while the kernel says it has no memory.
+fn update_retrying(map: &MapHandle, k: &[u8], v: &[u8]) -> Result<(), libbpf_rs::Error> {
+    let mut tries = 1;
+    loop {
+        match map.update(k, v, MapFlags::NO_EXIST) {
+            Err(e) if e.kind() == ErrorKind::OutOfMemory && tries < NOMEM_TRIES => {
+                tries += 1;
+                make_room();
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Faults in RECLAIM_BYTES of fresh memory and frees it. Vec's zeroed allocation of this
+/// size is a fresh mapping; writing one byte a page faults each page in.
+fn make_room() {
+    let mut room = vec![0u8; RECLAIM_BYTES];
+    for b in room.iter_mut().step_by(4096) {
+        *b = 1;
+    }
+    // black_box: the writes are observed, so the compiler keeps the faults.
+    drop(std::hint::black_box(room));
+    std::thread::sleep(Duration::from_millis(5));
+}
 
 /// Handles on the pinned maps.
 #[derive(Debug)]
@@ -33,7 +86,7 @@ pub struct Maps {
 
 impl Maps {
     /// Creates and pins every map under `pin_dir` if absent, else reuses the pinned ones
-    /// (libbpf checks that their type and sizes match bpf/maps.h). Mounts bpffs if needed.
+    /// (libbpf checks that their type and sizes match bpf/maps.bpf.h). Mounts bpffs if needed.
     pub fn open(pin_dir: &Path) -> Result<Maps, BpfError> {
         ensure_pin_dir(pin_dir)?;
         let mut b = ObjectBuilder::default();
@@ -111,14 +164,23 @@ impl Maps {
         }
         let all = Self::all_entries(e);
         for (i, (m, k, v)) in all.iter().enumerate() {
-            if let Err(source) = self.maps[*m].update(k, v, MapFlags::NO_EXIST) {
+            if let Err(source) = update_retrying(&self.maps[*m], k, v) {
                 for (m2, k2, _) in &all[..i] {
                     let _ = self.maps[*m2].delete(k2);
                 }
-                return Err(BpfError::MapFull {
-                    map: MAP_NAMES[*m],
-                    index: i,
-                    source,
+                let map = MAP_NAMES[*m];
+                return Err(if source.kind() == ErrorKind::OutOfMemory {
+                    BpfError::MapNoMemory {
+                        map,
+                        index: i,
+                        source,
+                    }
+                } else {
+                    BpfError::MapFull {
+                        map,
+                        index: i,
+                        source,
+                    }
                 });
             }
         }
@@ -158,13 +220,22 @@ impl Maps {
     }
 
     fn ns_keys(&self, ns: u32) -> Vec<(usize, Vec<u8>)> {
-        let want = ns.to_ne_bytes();
+        // The namespace's own key and its two unix key spaces (bpf/varmor.h).
+        let want = [ns, abi::unix_path_ns(ns), abi::unix_abs_ns(ns)].map(u32::to_ne_bytes);
         let mut out = Vec::new();
-        for (m, off) in NS_OFFSET.iter().enumerate() {
+        for (m, off) in NS_OFFSET
+            .iter()
+            .enumerate()
+            .filter_map(|(m, o)| o.map(|o| (m, o)))
+        {
+            let off = &off;
             out.extend(
                 self.maps[m]
                     .keys()
-                    .filter(|k| k.get(*off..*off + 4) == Some(&want[..]))
+                    .filter(|k| {
+                        k.get(*off..*off + 4)
+                            .is_some_and(|b| want.iter().any(|w| w[..] == *b))
+                    })
                     .map(|k| (m, k)),
             );
         }

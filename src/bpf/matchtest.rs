@@ -16,41 +16,60 @@ use crate::profile::file::{Access, Action, PathRule};
 use crate::profile::pattern::Pattern;
 use crate::rules::RuleSet;
 
+/// bindgen's output for bpf/matchtest.h (`$OUT_DIR/matchtest_abi.rs`): the programs'
+/// inputs and outputs, laid out and checked as clang lays them out.
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    dead_code,
+    clippy::all,
+    // bindgen's zeroing `Default` impls for structs with long arrays: generated code.
+    clippy::undocumented_unsafe_blocks
+)]
+mod sys {
+    use crate::abi::sys::*;
+    include!(concat!(env!("OUT_DIR"), "/matchtest_abi.rs"));
+}
+use sys::{mt_bad_out as BadOut, mt_cwd_out as CwdOut, mt_lin_rule as LinRule, mt_out as MtOut};
+
 /// Longest path mt_path accepts.
-pub const MT_PATH_IN: usize = 1024;
+pub const MT_PATH_IN: usize = sys::MT_PATH_IN as usize;
 /// The link-layer header BPF_PROG_TEST_RUN strips before a socket filter sees the data.
 const ETH_HLEN: usize = 14;
 
-/// Twin of `struct mt_out` in bpf/matchtest.bpf.c.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-struct MtOut {
-    status: u32,
-    pad: u32,
-    path: abi::PathVal,
-    deny_rule: u32,
-    audit_rule: u32,
-}
-const _: () = assert!(std::mem::size_of::<MtOut>() == 40);
+/// Marks the generated structs as plain old data for `bytes` / `from_raw`.
+///
+/// # Safety
+/// Only for bindgen's `#[repr(C)]` integer-only structs of bpf/matchtest.h, whose
+/// padding is explicit: every byte initialised, every bit pattern valid.
+unsafe trait Plain: Copy + Default {}
+// SAFETY: each is a bpf/matchtest.h struct of integers and integer arrays; their sizes
+// are multiples of 4 with every field a __u32 or __u8 array (no implicit padding).
+unsafe impl Plain for MtOut {}
+// SAFETY: as above.
+unsafe impl Plain for CwdOut {}
+// SAFETY: as above.
+unsafe impl Plain for BadOut {}
+// SAFETY: as above.
+unsafe impl Plain for LinRule {}
 
-/// Twin of `struct mt_cwd_out` (the header; 4096 path bytes follow).
-const CWD_OUT_LEN: usize = 16 + 4096;
-
-/// Twin of `struct mt_lin_rule`.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct LinRule {
-    flags: u32,
-    len: u32,
-    deny: u32,
-    pad: u32,
-    pattern: [u8; 64],
-}
-
-fn bytes<T: Copy>(v: &T) -> &[u8] {
-    // SAFETY: T is one of this file's #[repr(C)] integer-only structs without implicit
-    // padding; the slice covers exactly the value and lives as long as the borrow.
+fn bytes<T: Plain>(v: &T) -> &[u8] {
+    // SAFETY: Plain's contract: all size_of::<T>() bytes are initialised; the slice
+    // covers exactly the value and lives as long as the borrow.
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
+}
+
+/// A value of T from the bytes of a map lookup (None: wrong size).
+fn from_raw<T: Plain>(raw: &[u8]) -> Option<Box<T>> {
+    if raw.len() != std::mem::size_of::<T>() {
+        return None;
+    }
+    let mut v = Box::<T>::default();
+    // SAFETY: the length is checked; Plain's contract makes any bit pattern a valid T.
+    unsafe {
+        std::ptr::copy_nonoverlapping(raw.as_ptr(), (&mut *v as *mut T).cast::<u8>(), raw.len())
+    };
+    Some(v)
 }
 
 /// The loaded test programs, sharing the maps pinned in one pin dir.
@@ -111,20 +130,10 @@ impl MatchTest {
             .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
             .map_err(bpf_err("reading mt_result"))?;
         let raw = raw.ok_or_else(|| BpfError::Other("mt_result is empty".into()))?;
-        let mut o = MtOut::default();
-        if raw.len() != std::mem::size_of::<MtOut>() {
-            return Err(BpfError::Other("mt_result has the wrong size".into()));
-        }
-        // SAFETY: the length is checked; MtOut is integer-only, any bit pattern is valid.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                raw.as_ptr(),
-                (&mut o as *mut MtOut).cast::<u8>(),
-                raw.len(),
-            )
-        };
+        let o = from_raw::<MtOut>(&raw)
+            .ok_or_else(|| BpfError::Other("mt_result has the wrong size".into()))?;
         match o.status {
-            0 => Ok((o, out.duration)),
+            0 => Ok((*o, out.duration)),
             s => Err(BpfError::Other(format!(
                 "{prog} refused the input (status {s})"
             ))),
@@ -182,10 +191,10 @@ impl MatchTest {
         v.extend_from_slice(&a);
         let o = self.run("mt_net", &v, 1)?.0;
         let opt = |r: u32| (r != abi::NO_RULE).then_some(r);
-        Ok((opt(o.deny_rule), opt(o.audit_rule)))
+        Ok((opt(o.net.deny_rule), opt(o.net.audit_rule)))
     }
 
-    /// The path bpf/dpath.h builds for this process's working directory.
+    /// The path bpf/dpath.bpf.h builds for this process's working directory.
     pub fn cwd(&self) -> Result<(Vec<u8>, bool), BpfError> {
         let p = self
             .obj
@@ -198,17 +207,42 @@ impl MatchTest {
         let raw = m
             .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
             .map_err(bpf_err("reading mt_cwd_result"))?;
-        let raw = raw
-            .filter(|r| r.len() == CWD_OUT_LEN)
+        let o = raw
+            .and_then(|r| from_raw::<CwdOut>(&r))
             .ok_or_else(|| BpfError::Other("bad mt_cwd_result".into()))?;
-        let word = |i: usize| {
-            u32::from_ne_bytes(raw[i * 4..i * 4 + 4].try_into().unwrap_or_default()) as usize
-        };
-        let (start, len, trunc) = (word(0), word(1), word(2) != 0);
-        let path = raw
-            .get(16 + start..16 + start + len)
+        let (start, len) = (o.start as usize, o.len as usize);
+        let path = o
+            .path
+            .get(start..start + len)
             .ok_or_else(|| BpfError::Other("bad cwd bounds".into()))?;
+        let trunc = o.trunc != 0;
         Ok((path.to_vec(), trunc))
+    }
+
+    /// Whether bpf/dpath.bpf.h marks the path truncated when a kernel read fails, for an
+    /// unreadable directory dentry, leaf dentry and mount (bpf/matchtest.bpf.c
+    /// mt_bad_reads): all three must be true (fail closed).
+    pub fn bad_reads_truncate(&self) -> Result<[bool; 3], BpfError> {
+        let p = self
+            .obj
+            .progs_mut()
+            .find(|p| p.name() == "mt_bad_reads")
+            .ok_or_else(|| BpfError::Other("no mt_bad_reads".into()))?;
+        p.test_run(Input::default())
+            .map_err(bpf_err("running mt_bad_reads"))?;
+        let m = Self::map_of(&self.obj, "mt_bad_result")?;
+        let raw = m
+            .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+            .map_err(bpf_err("reading mt_bad_result"))?
+            .and_then(|r| from_raw::<BadOut>(&r))
+            .ok_or_else(|| BpfError::Other("bad mt_bad_result".into()))?;
+        if raw.status != 0 {
+            return Err(BpfError::Other(format!(
+                "mt_bad_reads status {}",
+                raw.status
+            )));
+        }
+        Ok(raw.trunc.map(|t| t != 0))
     }
 
     /// Mean time of one vArmor-style linear decision (64 slots, prefix/suffix/precise).
@@ -224,8 +258,7 @@ impl MatchTest {
                 flags,
                 len: lit.len() as u32,
                 deny: abi::MAY_READ,
-                pad: 0,
-                pattern: [0; 64],
+                ..Default::default()
             };
             r.pattern[..lit.len()].copy_from_slice(lit.as_bytes());
             lin.update(&i.to_ne_bytes(), bytes(&r), MapFlags::ANY)
@@ -252,6 +285,7 @@ impl TempPins {
 impl Drop for TempPins {
     fn drop(&mut self) {
         let _ = super::NetHooks::detach_and_unpin(&self.0);
+        let _ = super::UnixHooks::detach_and_unpin(&self.0);
         let _ = Maps::unpin_all(&self.0);
         let _ = std::fs::remove_dir_all(&self.0);
     }

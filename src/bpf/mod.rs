@@ -3,7 +3,7 @@
 //!
 //! Objects are the ones build.rs compiles from bpf/*.bpf.c; they are embedded here and
 //! opened with a pin root path, so every object shares the maps pinned under the pin
-//! dir (bpf/maps.h pins each map by name). Needs root (CAP_BPF + CAP_NET_ADMIN +
+//! dir (bpf/maps.bpf.h pins each map by name). Needs root (CAP_BPF + CAP_NET_ADMIN +
 //! CAP_PERFMON) and a kernel with BTF.
 
 mod events;
@@ -11,6 +11,8 @@ mod lsm;
 mod maps;
 pub mod matchtest;
 mod net;
+pub mod pins;
+mod unix;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,8 @@ pub use events::{event_text, Events};
 pub use lsm::{probe_lsm, verify_lsm_objects, LsmHooks};
 pub use maps::{Maps, MAP_NAMES};
 pub use matchtest::{bench_decision, bench_linear64, MatchTest};
-pub use net::NetHooks;
+pub use net::{NetHooks, NET_PROGS};
+pub use unix::{UnixHooks, UNIX_PROGS};
 
 /// Where varmord pins by default.
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/varmor";
@@ -37,6 +40,12 @@ pub enum BpfError {
     },
     #[error("map {map} is full or refused entry {index} of this sandbox ({source}); nothing of it was kept")]
     MapFull {
+        map: &'static str,
+        index: usize,
+        source: libbpf_rs::Error,
+    },
+    #[error("the kernel had no memory for entry {index} of this sandbox in map {map} ({source}; memory pressure, or the memory cgroup varmord runs in is at its limit); nothing of it was kept")]
+    MapNoMemory {
         map: &'static str,
         index: usize,
         source: libbpf_rs::Error,

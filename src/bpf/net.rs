@@ -10,13 +10,18 @@ use libbpf_rs::{Link, ObjectBuilder};
 use super::{bpf_err, io_err, link_dir, object, BpfError, Maps};
 
 /// Program names in bpf/net.bpf.c; each link is pinned as `links/<name>`.
-pub const NET_PROGS: [&str; 6] = [
+pub const NET_PROGS: [&str; 11] = [
     "varmor_connect4",
     "varmor_connect6",
     "varmor_sendmsg4",
     "varmor_sendmsg6",
     "varmor_bind4",
     "varmor_bind6",
+    "varmor_recvmsg4",
+    "varmor_recvmsg6",
+    "varmor_getpeername4",
+    "varmor_getpeername6",
+    "varmor_sock_create",
 ];
 
 /// The attached network hooks.
@@ -32,73 +37,12 @@ impl NetHooks {
     /// needed), attaches its programs to the cgroup2 directory `cgroup`, and pins the
     /// links. Links already pinned there are adopted as they are.
     pub fn attach(pin_dir: &Path, cgroup: &Path) -> Result<NetHooks, BpfError> {
-        Maps::open(pin_dir)?;
-        let dir = link_dir(pin_dir);
-        std::fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        let mut links = Vec::new();
-        let mut adopted = 0;
-        let missing: Vec<&str> = NET_PROGS
-            .iter()
-            .copied()
-            .filter(|n| {
-                match Some(dir.join(n))
-                    .filter(|p| p.exists())
-                    .map(Link::open)
-                    .transpose()
-                {
-                    Ok(Some(l)) => {
-                        links.push(l);
-                        adopted += 1;
-                        false
-                    }
-                    _ => true,
-                }
-            })
-            .collect();
-        if missing.is_empty() {
-            return Ok(NetHooks { links, adopted });
-        }
-        let cg = std::fs::File::open(cgroup)
-            .map_err(io_err(format!("opening cgroup {}", cgroup.display())))?;
-        let mut b = ObjectBuilder::default();
-        b.pin_root_path(pin_dir)
-            .map_err(bpf_err("setting the pin root"))?;
-        let obj = b
-            .open_memory(object!("net"))
-            .map_err(bpf_err("opening net.bpf.o"))?
-            .load()
-            .map_err(bpf_err("loading the network programs (net.bpf.o)"))?;
-        let mut fresh = Vec::new();
-        for prog in obj.progs_mut() {
-            let name = prog.name().to_string_lossy().into_owned();
-            if !missing.contains(&name.as_str()) {
-                continue;
-            }
-            let attached = prog
-                .attach_cgroup(cg.as_raw_fd())
-                .map_err(bpf_err(format!("attaching {name} to {}", cgroup.display())))
-                .and_then(|mut l| {
-                    l.pin(dir.join(&name))
-                        .map_err(bpf_err(format!("pinning link {name}")))?;
-                    Ok(l)
-                });
-            match attached {
-                Ok(l) => fresh.push(l),
-                Err(e) => {
-                    // All or nothing for this call: undo what it attached.
-                    for mut l in fresh {
-                        let _ = l.unpin();
-                        let _ = l.detach();
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        links.extend(fresh);
+        let (links, adopted) =
+            attach_cgroup_progs(pin_dir, cgroup, object!("net"), "net.bpf.o", &NET_PROGS)?;
         Ok(NetHooks { links, adopted })
     }
 
-    /// Number of attached programs (6 when complete).
+    /// Number of attached programs (NET_PROGS.len() when complete).
     pub fn len(&self) -> usize {
         self.links.len()
     }
@@ -109,19 +53,101 @@ impl NetHooks {
 
     /// Detaches every pinned network link under `pin_dir` and removes the pins.
     pub fn detach_and_unpin(pin_dir: &Path) -> Result<(), BpfError> {
-        let dir = link_dir(pin_dir);
-        for n in NET_PROGS {
-            let p = dir.join(n);
-            if !p.exists() {
-                continue;
-            }
-            let mut l =
-                Link::open(&p).map_err(bpf_err(format!("opening pinned link {}", p.display())))?;
-            l.detach().map_err(bpf_err(format!("detaching {n}")))?;
-            l.unpin()
-                .map_err(bpf_err(format!("unpinning {}", p.display())))?;
-        }
-        let _ = std::fs::remove_dir(&dir);
-        Ok(())
+        detach_pinned(pin_dir, &NET_PROGS)
     }
+}
+
+/// Loads the object `obj` against the maps pinned in `pin_dir` (creating them if needed),
+/// attaches its programs `names` to the cgroup2 directory `cgroup` and pins the links
+/// under `<pin_dir>/links/`; links already pinned there are adopted as they are. All or
+/// nothing: on an error, what this call attached is detached again. Returns the links
+/// and how many were adopted.
+pub(crate) fn attach_cgroup_progs(
+    pin_dir: &Path,
+    cgroup: &Path,
+    obj_bytes: &[u8],
+    obj_name: &str,
+    names: &[&str],
+) -> Result<(Vec<Link>, usize), BpfError> {
+    Maps::open(pin_dir)?;
+    let dir = link_dir(pin_dir);
+    std::fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
+    let mut links = Vec::new();
+    let mut adopted = 0;
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| {
+            match Some(dir.join(n))
+                .filter(|p| p.exists())
+                .map(Link::open)
+                .transpose()
+            {
+                Ok(Some(l)) => {
+                    links.push(l);
+                    adopted += 1;
+                    false
+                }
+                _ => true,
+            }
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok((links, adopted));
+    }
+    let cg = std::fs::File::open(cgroup)
+        .map_err(io_err(format!("opening cgroup {}", cgroup.display())))?;
+    let mut b = ObjectBuilder::default();
+    b.pin_root_path(pin_dir)
+        .map_err(bpf_err("setting the pin root"))?;
+    let obj = b
+        .open_memory(obj_bytes)
+        .map_err(bpf_err(format!("opening {obj_name}")))?
+        .load()
+        .map_err(bpf_err(format!("loading the programs of {obj_name}")))?;
+    let mut fresh = Vec::new();
+    for prog in obj.progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        if !missing.contains(&name.as_str()) {
+            continue;
+        }
+        let attached = prog
+            .attach_cgroup(cg.as_raw_fd())
+            .map_err(bpf_err(format!("attaching {name} to {}", cgroup.display())))
+            .and_then(|mut l| {
+                l.pin(dir.join(&name))
+                    .map_err(bpf_err(format!("pinning link {name}")))?;
+                Ok(l)
+            });
+        match attached {
+            Ok(l) => fresh.push(l),
+            Err(e) => {
+                for mut l in fresh {
+                    let _ = l.unpin();
+                    let _ = l.detach();
+                }
+                return Err(e);
+            }
+        }
+    }
+    links.extend(fresh);
+    Ok((links, adopted))
+}
+
+/// Detaches the pinned links `names` under `pin_dir` and removes their pins.
+pub(crate) fn detach_pinned(pin_dir: &Path, names: &[&str]) -> Result<(), BpfError> {
+    let dir = link_dir(pin_dir);
+    for n in names {
+        let p = dir.join(n);
+        if !p.exists() {
+            continue;
+        }
+        let mut l =
+            Link::open(&p).map_err(bpf_err(format!("opening pinned link {}", p.display())))?;
+        l.detach().map_err(bpf_err(format!("detaching {n}")))?;
+        l.unpin()
+            .map_err(bpf_err(format!("unpinning {}", p.display())))?;
+    }
+    let _ = std::fs::remove_dir(&dir);
+    Ok(())
 }

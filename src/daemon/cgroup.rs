@@ -9,16 +9,21 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-#[error("cgroup {path}: {msg}")]
-pub struct CgroupError {
-    pub path: String,
-    pub msg: String,
+pub enum CgroupError {
+    #[error("cgroup cgroup2: no cgroup2 filesystem is mounted")]
+    NoCgroup2,
+    #[error("cgroup {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-fn err(path: &Path, e: impl std::fmt::Display) -> CgroupError {
-    CgroupError {
-        path: path.display().to_string(),
-        msg: e.to_string(),
+fn err(path: &Path, source: std::io::Error) -> CgroupError {
+    CgroupError::Io {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -39,10 +44,7 @@ pub fn prepare_root(root: Option<&Path>) -> Result<PathBuf, CgroupError> {
     let root = match root {
         Some(r) => r.to_path_buf(),
         None => cgroup2_mount()
-            .ok_or_else(|| CgroupError {
-                path: "cgroup2".into(),
-                msg: "no cgroup2 filesystem is mounted".into(),
-            })?
+            .ok_or(CgroupError::NoCgroup2)?
             .join("varmor"),
     };
     fs::create_dir_all(&root).map_err(|e| err(&root, e))?;

@@ -104,14 +104,48 @@ impl Sink {
         }
         if let Some(f) = &self.stderr {
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(f, "{}", self.paint(&line, outcome));
+            // One write(2) per line, so a line never interleaves with the sandbox's output.
+            let _ = f.write_all(format!("{}\n", self.paint(&line, outcome)).as_bytes());
         }
         let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(f) = log.as_mut() {
             // A full disk must not stop enforcement: the write error is ignored.
             let _ = writeln!(f, "sandbox {}: {line}", self.sandbox);
         }
-        log::info!("sandbox {}: {line}", self.sandbox);
+        if !self.journal(&d, &line) {
+            log::info!("sandbox {}: {line}", self.sandbox);
+        }
+    }
+
+    /// The denial as a structured journal entry (where stderr is the journal).
+    fn journal(&self, d: &Denial, line: &str) -> bool {
+        if !super::journal::enabled() {
+            return false;
+        }
+        let o = d.origin.and_then(|o| self.rules.origin(o));
+        let mut f = vec![
+            ("MESSAGE", format!("sandbox {}: {line}", self.sandbox)),
+            ("PRIORITY", "5".to_string()),
+            ("SYSLOG_IDENTIFIER", "varmord".to_string()),
+            ("VARMOR_SANDBOX", self.sandbox.to_string()),
+            ("VARMOR_ACTION", d.what.clone()),
+            ("VARMOR_PATH", d.object.clone()),
+            ("VARMOR_PID", d.pid.to_string()),
+            ("VARMOR_COMM", d.comm.clone()),
+            ("VARMOR_OUTCOME", format!("{:?}", d.outcome).to_lowercase()),
+            (
+                "VARMOR_PROFILE",
+                o.map_or_else(|| self.rules.profile.to_string(), |o| o.profile.to_string()),
+            ),
+        ];
+        if let Some(o) = o {
+            f.push(("VARMOR_RULE", o.label.to_string()));
+            f.push(("VARMOR_RULE_FILE", format!("{}:{}", o.file, o.line)));
+        }
+        if let Some(uid) = super::journal::uid_of(d.pid) {
+            f.push(("VARMOR_UID", uid.to_string()));
+        }
+        super::journal::send(&f)
     }
 }
 

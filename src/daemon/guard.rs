@@ -2,6 +2,11 @@
 //! every sandbox's enforcement fds (compat: its fanotify group). If varmord dies, the
 //! groups stay open, so the sandbox's opens wait instead of passing unchecked, and the
 //! guard kills every sandbox it holds: never left running unconfined.
+//!
+//! The guard runs as its own unprivileged uid (`GUARD_UID`), holding an open
+//! `cgroup.kill` per sandbox: a sandbox running as root may signal root processes where
+//! Landlock cannot scope signals (ABI < 6), but not a process of another uid without
+//! CAP_KILL, so it can kill varmord, whereupon the guard ends it, but never both.
 
 use std::collections::HashMap;
 use std::os::fd::{OwnedFd, RawFd};
@@ -10,15 +15,25 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::cgroup;
 use crate::proto::{read_frame, write_frame};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 enum Msg {
-    Hold { id: u64, cgroup: PathBuf },
-    Drop { id: u64 },
+    /// The frame's first fd is the sandbox's `cgroup.kill`, open for writing; the rest
+    /// are its enforcement fds.
+    Hold {
+        id: u64,
+        cgroup: PathBuf,
+    },
+    Drop {
+        id: u64,
+    },
 }
+
+/// The guard's uid and gid: used by nothing else, so no process but root with CAP_KILL
+/// may signal it.
+pub const GUARD_UID: u32 = 0x7fff_fffe;
 
 /// varmord's end of the guard channel.
 pub struct Guard {
@@ -36,6 +51,7 @@ impl Guard {
             nix::unistd::ForkResult::Child => {
                 drop(ours);
                 let _ = nix::sys::prctl::set_name(c"varmord-guard");
+                unprivileged();
                 run(theirs);
                 std::process::exit(0);
             }
@@ -47,13 +63,26 @@ impl Guard {
     }
 
     pub fn hold(&mut self, id: u64, cgroup: &Path, fds: &[RawFd]) {
+        use std::os::fd::AsRawFd;
+        let kill = match std::fs::OpenOptions::new()
+            .write(true)
+            .open(cgroup.join("cgroup.kill"))
+        {
+            Ok(f) => f,
+            Err(e) => {
+                log::error!("guard: {}: cgroup.kill: {e}", cgroup.display());
+                return;
+            }
+        };
+        let mut all = vec![kill.as_raw_fd()];
+        all.extend_from_slice(fds);
         if let Err(e) = write_frame(
             &self.sock,
             &Msg::Hold {
                 id,
                 cgroup: cgroup.to_path_buf(),
             },
-            fds,
+            &all,
         ) {
             log::error!("guard: {e}");
         }
@@ -81,11 +110,26 @@ impl Drop for Guard {
     }
 }
 
+/// Gives up root: no capability left, a uid of its own.
+fn unprivileged() {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    let (u, g) = (Uid::from_raw(GUARD_UID), Gid::from_raw(GUARD_UID));
+    let done = setgroups(&[])
+        .and_then(|()| setresgid(g, g, g))
+        .and_then(|()| setresuid(u, u, u));
+    if let Err(e) = done {
+        crate::say!("varmord-guard: cannot leave root ({e}); a root sandbox could kill it");
+    }
+}
+
 fn run(sock: UnixStream) {
     let mut held: HashMap<u64, (PathBuf, Vec<OwnedFd>)> = HashMap::new();
     loop {
         match read_frame::<Msg>(&sock, 8) {
             Ok((Msg::Hold { id, cgroup }, fds)) => {
+                if fds.is_empty() {
+                    continue;
+                }
                 held.insert(id, (cgroup, fds));
             }
             Ok((Msg::Drop { id }, _)) => {
@@ -95,8 +139,11 @@ fn run(sock: UnixStream) {
         }
     }
     // varmord is gone (or stopped): nobody answers these sandboxes any more.
-    for (_, (dir, fds)) in held.drain() {
-        cgroup::kill(&dir);
+    for (_, (dir, mut fds)) in held.drain() {
+        let kill = std::fs::File::from(fds.remove(0));
+        if let Err(e) = std::io::Write::write_all(&mut &kill, b"1") {
+            crate::say!("varmord-guard: {}: cgroup.kill: {e}", dir.display());
+        }
         drop(fds);
     }
 }

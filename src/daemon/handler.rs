@@ -17,8 +17,9 @@ use crate::proto::{
 };
 use crate::rules::RuleSet;
 
-/// How long a client may take to send its request.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client may stall while sending its request (each read). 10 s: a 20,000-rule
+/// request from a loaded, slow machine (qemu TCG in the kernel matrix) arrives in pieces.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Shared {
     pub registry: Mutex<Registry>,
@@ -27,6 +28,12 @@ pub struct Shared {
     pub log: Arc<Mutex<Option<File>>>,
     pub host_ns: Vec<u64>,
     pub guard: Option<Mutex<Guard>>,
+    /// This build's pin directory (the resolver writes v_dns and v_net_dyn there).
+    pub pins: std::path::PathBuf,
+    /// Where allow-list sandboxes' allowed names are resolved (None: nowhere, all fail).
+    pub dns_upstream: Option<std::net::SocketAddr>,
+    /// Added to every answered TTL (`varmord --dns-grace`).
+    pub dns_grace: std::time::Duration,
 }
 
 pub fn refuse(code: RefuseCode, message: impl Into<String>) -> Response {
@@ -124,6 +131,31 @@ fn confine(
             "the host's mount namespace is never confined; unshare one first",
         );
     }
+    // Both backends see paths from the namespace's root (bpf-lsm's path builder, compat's
+    // fanotify answers); a chrooted caller would name them from elsewhere and exact
+    // rules such as /etc/shadow would silently stop matching. The kernel says where the
+    // caller's root is: the namespace's own root reads as "/".
+    match std::fs::read_link(format!("/proc/{}/root", peer.pid)) {
+        Ok(root) if root.as_os_str() == "/" => {}
+        Ok(root) => {
+            return refuse(
+                RefuseCode::Chrooted,
+                format!(
+                    "varmor-run runs under chroot (its root is {} in its mount namespace): \
+                     rules name paths from the namespace's root and would not match; run it \
+                     outside the chroot, or give the build root a mount namespace of its own \
+                     (unshare -m, then pivot_root instead of chroot)",
+                    root.display()
+                ),
+            )
+        }
+        Err(e) => {
+            return refuse(
+                RefuseCode::NotYourNamespace,
+                format!("cannot read the caller's root directory: {e}"),
+            )
+        }
+    }
     if peer.ns_owner_uid != peer.uid {
         return refuse(
             RefuseCode::NotYourNamespace,
@@ -162,16 +194,56 @@ fn confine(
     let result = build(shared, &peer, id, rules, stderr, style);
     let mut reg = shared.registry.lock().unwrap_or_else(|p| p.into_inner());
     match result {
-        Ok((sandbox, notes)) => {
-            let backend = sandbox.backend.to_string();
+        Ok((sandbox, assessment)) => {
             reg.activate(sandbox);
-            Response::Confined { id, backend, notes }
+            Response::Confined {
+                id,
+                backend: shared.enforcer.backend(),
+                stricter: assessment.notes,
+                unenforced: assessment.unenforced,
+                unenforced_optional: assessment.unenforced_optional,
+            }
         }
         Err(resp) => {
             reg.unreserve(peer.mnt_ns);
             resp
         }
     }
+}
+
+fn report_for(sink: &Arc<Sink>) -> Report {
+    let sink = sink.clone();
+    Arc::new(move |d| sink.emit(d))
+}
+
+/// Allow-list mode: the sandbox's resolver, registered in v_dns before the launcher is
+/// answered (so the target's first query already reaches it).
+fn start_resolver(
+    shared: &Shared,
+    ctx: &SandboxCtx,
+    report: &Report,
+    cgroup: &std::path::Path,
+) -> Result<Option<super::resolver::Resolver>, String> {
+    let Some(allow) = &ctx.rules.net_allow else {
+        return Ok(None);
+    };
+    let upstream = shared.dns_upstream.ok_or_else(|| {
+        "network_default: deny needs an upstream DNS server: /etc/resolv.conf names none \
+         (start varmord with --dns-upstream ADDR:PORT)"
+            .to_string()
+    })?;
+    let setup = super::resolver::Setup {
+        ns: ctx.ns as u32,
+        cgroup: cgroup.to_path_buf(),
+        complain: ctx.rules.mode == crate::rules::Mode::Complain,
+        allow: allow.clone(),
+        upstream,
+        grace: shared.dns_grace,
+        report: report.clone(),
+    };
+    super::resolver::Resolver::start(setup, &shared.pins)
+        .map(Some)
+        .map_err(|e| format!("starting the sandbox's resolver: {e}"))
 }
 
 fn build(
@@ -181,7 +253,7 @@ fn build(
     rules: RuleSet,
     stderr: Option<File>,
     style: LineStyle,
-) -> Result<(Sandbox, Vec<String>), Response> {
+) -> Result<(Sandbox, crate::enforcer::Assessment), Response> {
     let t0 = std::time::Instant::now();
     let rules = Arc::new(rules);
     let assessment = shared.enforcer.assess(&rules);
@@ -194,10 +266,7 @@ fn build(
         shared.log.clone(),
         style,
     ));
-    let report: Report = {
-        let sink = sink.clone();
-        Arc::new(move |d| sink.emit(d))
-    };
+    let report = report_for(&sink);
     let ctx = SandboxCtx {
         id,
         ns: peer.mnt_ns,
@@ -211,6 +280,15 @@ fn build(
         Err(e) => {
             cgroup::remove(&dir);
             return Err(refuse(RefuseCode::Unenforceable, e.to_string()));
+        }
+    };
+    let dns = match start_resolver(shared, &ctx, &report_for(&sink), &dir) {
+        Ok(d) => d,
+        Err(e) => {
+            let mut confinement = confinement;
+            confinement.release();
+            cgroup::remove(&dir);
+            return Err(refuse(RefuseCode::Unenforceable, e));
         }
     };
     let t2 = std::time::Instant::now();
@@ -245,6 +323,7 @@ fn build(
         sink,
         confinement,
         chmod: None,
+        dns,
         _ns_fd: ns_fd,
         _pidfd: pidfd,
     };
@@ -256,12 +335,5 @@ fn build(
         rules.profile,
         sandbox.backend
     );
-    let mut notes = assessment.notes;
-    notes.extend(
-        assessment
-            .unenforced
-            .into_iter()
-            .map(|u| format!("NOT ENFORCED: {u}")),
-    );
-    Ok((sandbox, notes))
+    Ok((sandbox, assessment))
 }

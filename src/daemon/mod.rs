@@ -1,26 +1,36 @@
 //! varmord: probes the kernel, picks a backend, serves the socket, reaps ended sandboxes,
 //! turns kernel denial events into lines, and on a clean stop removes every trace.
+//!
+//! The parts: `socket` (the listening socket and the accept loop), `events` (kernel
+//! events into denial lines), `reap` (ended sandboxes removed, and the clean stop).
 
 pub mod attach;
+pub mod backend;
+pub mod canary;
+pub mod canary_child;
 pub mod cgroup;
 pub mod denial;
+pub mod dynallow;
+mod events;
 pub mod guard;
 pub mod handler;
+pub mod journal;
+pub mod notify;
 pub mod peer;
+mod reap;
 pub mod registry;
+pub mod resolver;
+mod socket;
+pub mod sockowner;
 pub mod sysctl;
 
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixListener;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::cli::{BackendChoice, DaemonCli};
-use crate::enforcer::{compat::Compat, lsm::Lsm, Denial, Enforcer};
+use crate::cli::DaemonCli;
 use handler::Shared;
 
 /// Connections served at once; more get an immediate `limit` refusal.
@@ -36,70 +46,39 @@ extern "C" fn on_signal(_: libc::c_int) {
 pub enum DaemonError {
     #[error("no usable backend: {0}")]
     NoBackend(String),
-    #[error("{path}: {msg}")]
-    Socket { path: String, msg: String },
+    #[error("{}: {source}", path.display())]
+    Socket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("starting the guard: {0}")]
+    Guard(#[source] std::io::Error),
     #[error("{0}")]
-    Setup(String),
-}
-
-fn pick_backend(cli: &DaemonCli, cgroup_root: &Path) -> Result<Box<dyn Enforcer>, DaemonError> {
-    let lsm = || Lsm::new(&cli.pin_dir).map(|b| Box::new(b) as Box<dyn Enforcer>);
-    let compat =
-        || Compat::new(&cli.pin_dir, cgroup_root).map(|b| Box::new(b) as Box<dyn Enforcer>);
-    match cli.backend {
-        BackendChoice::BpfLsm => lsm().map_err(|e| DaemonError::NoBackend(format!("bpf-lsm: {e}"))),
-        BackendChoice::Compat => {
-            compat().map_err(|e| DaemonError::NoBackend(format!("compat: {e}")))
-        }
-        BackendChoice::Auto => match crate::bpf::probe_lsm() {
-            Ok(()) => lsm().map_err(|e| DaemonError::NoBackend(format!("bpf-lsm: {e}"))),
-            Err(why) => {
-                log::info!("bpf-lsm unusable ({why}); using compat");
-                compat().map_err(|e| DaemonError::NoBackend(format!("compat: {e}")))
-            }
-        },
-    }
-}
-
-/// The listening socket systemd passed (varmord.socket), if any (sd_listen_fds(3) protocol).
-fn activated() -> Option<UnixListener> {
-    let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
-    let fds: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
-    (pid == std::process::id() && fds == 1).then(|| {
-        // SAFETY: systemd passed fd 3 to us (LISTEN_PID is ours); we take ownership once.
-        unsafe { <UnixListener as std::os::fd::FromRawFd>::from_raw_fd(3) }
-    })
-}
-
-fn bind(path: &Path) -> Result<UnixListener, DaemonError> {
-    let err = |e: std::io::Error| DaemonError::Socket {
-        path: path.display().to_string(),
-        msg: e.to_string(),
-    };
-    if let Some(l) = activated() {
-        l.set_nonblocking(true).map_err(err)?;
-        return Ok(l);
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
-        _ => {}
-    }
-    let l = UnixListener::bind(path).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(err)?;
-    l.set_nonblocking(true).map_err(err)?;
-    Ok(l)
+    Cgroup(#[source] cgroup::CgroupError),
+    #[error("{0}")]
+    PinDir(#[source] crate::bpf::BpfError),
+    #[error("{}: {source}", path.display())]
+    Log {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("installing the {signal} handler: {source}")]
+    Signal {
+        signal: &'static str,
+        #[source]
+        source: nix::Error,
+    },
 }
 
 /// Runs varmord until SIGTERM/SIGINT.
 pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
+    let passed = socket::activated();
     // The guard is forked first, while this process has one thread.
-    let guard = guard::Guard::spawn()
-        .map_err(|e| DaemonError::Setup(format!("starting the guard: {e}")))?;
-    let cgroup_root = cgroup::prepare_root(cli.cgroup_root.as_deref())
-        .map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let guard = guard::Guard::spawn().map_err(DaemonError::Guard)?;
+    let cgroup_root =
+        cgroup::prepare_root(cli.cgroup_root.as_deref()).map_err(DaemonError::Cgroup)?;
     for stale in cgroup::stale(&cgroup_root) {
         log::warn!(
             "{}: sandbox of an earlier varmord, its policy is gone: killing it",
@@ -108,7 +87,39 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
         cgroup::kill(&stale);
         cgroup::remove(&stale);
     }
-    let enforcer = pick_backend(cli, &cgroup_root)?;
+    // A pin dir made by this start is removed again if no backend can be proven.
+    let fresh_pins = !cli.pin_dir.exists();
+    crate::bpf::ensure_pin_dir(&cli.pin_dir).map_err(DaemonError::PinDir)?;
+    for old in crate::bpf::pins::remove_other_builds(&cli.pin_dir) {
+        log::warn!("{old}: pins of another varmord build, never adopted: detached and removed");
+    }
+    let pins = crate::bpf::pins::versioned(&cli.pin_dir);
+    crate::bpf::ensure_pin_dir(&pins).map_err(DaemonError::PinDir)?;
+    let (enforcer, proof) = match backend::pick(cli.backend, &pins, &cgroup_root) {
+        Ok(p) => p,
+        Err(why) => {
+            let _ = crate::bpf::Maps::unpin_all(&pins);
+            let _ = std::fs::remove_dir(crate::bpf::link_dir(&pins));
+            let _ = std::fs::remove_dir(&pins);
+            if fresh_pins {
+                let _ = std::fs::remove_dir(&pins);
+                let _ = std::fs::remove_dir(&cli.pin_dir);
+            }
+            let _ = std::fs::remove_dir(&cgroup_root);
+            return Err(DaemonError::NoBackend(why));
+        }
+    };
+    log::info!(
+        "{}: every hook kind seen firing on this boot ({}; canary {} ms)",
+        proof.backend,
+        proof
+            .hooks
+            .iter()
+            .map(|h| h.mechanism)
+            .collect::<Vec<_>>()
+            .join(", "),
+        proof.millis
+    );
     let raised = sysctl::raise_fanotify_groups(registry::SANDBOXES_TOTAL as u64 + 64);
     let log_file = match &cli.log {
         Some(p) => Some(
@@ -116,19 +127,15 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
                 .create(true)
                 .append(true)
                 .open(p)
-                .map_err(|e| DaemonError::Setup(format!("{}: {e}", p.display())))?,
+                .map_err(|source| DaemonError::Log {
+                    path: p.clone(),
+                    source,
+                })?,
         ),
         None => None,
     };
-    let listener = bind(&cli.socket)?;
-    let shared = Arc::new(Shared {
-        registry: Mutex::new(registry::Registry::default()),
-        enforcer,
-        cgroup_root: cgroup_root.clone(),
-        log: Arc::new(Mutex::new(log_file)),
-        host_ns: peer::host_namespaces(),
-        guard: Some(Mutex::new(guard)),
-    });
+    // Signals first: once the socket exists a client (or systemd) may stop us, and a
+    // SIGTERM before the handler would kill varmord without its clean-up.
     for sig in [
         nix::sys::signal::Signal::SIGTERM,
         nix::sys::signal::Signal::SIGINT,
@@ -139,8 +146,12 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
             nix::sys::signal::SigSet::empty(),
         );
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { nix::sys::signal::sigaction(sig, &act) }
-            .map_err(|e| DaemonError::Setup(e.to_string()))?;
+        unsafe { nix::sys::signal::sigaction(sig, &act) }.map_err(|source| {
+            DaemonError::Signal {
+                signal: sig.as_str(),
+                source,
+            }
+        })?;
     }
     // SAFETY: ignoring SIGPIPE installs no handler code at all.
     let _ = unsafe {
@@ -149,160 +160,64 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
             nix::sys::signal::SigHandler::SigIgn,
         )
     };
-    eprintln!(
+    let (listener, activated) = socket::bind(&cli.socket, passed)?;
+    let shared = Arc::new(Shared {
+        registry: Mutex::new(registry::Registry::default()),
+        enforcer,
+        cgroup_root: cgroup_root.clone(),
+        log: Arc::new(Mutex::new(log_file)),
+        host_ns: peer::host_namespaces(),
+        guard: Some(Mutex::new(guard)),
+        pins: pins.clone(),
+        dns_upstream: cli.dns_upstream.or_else(resolver::host_upstream),
+        dns_grace: std::time::Duration::from_secs(cli.dns_grace.into()),
+    });
+    crate::say!(
         "varmord: backend {}, listening on {}, pins in {}, sandboxes under {}",
         shared.enforcer.name(),
         cli.socket.display(),
-        cli.pin_dir.display(),
+        pins.display(),
         cgroup_root.display()
     );
     let reaper = {
         let s = shared.clone();
-        std::thread::spawn(move || reap_loop(&s))
+        std::thread::spawn(move || reap::reap_loop(&s))
     };
     let events = {
-        let (s, pin) = (shared.clone(), cli.pin_dir.clone());
-        std::thread::spawn(move || event_loop(&s, &pin))
+        let (s, pin) = (shared.clone(), pins.clone());
+        std::thread::spawn(move || events::event_loop(&s, &pin))
     };
-    serve(&shared, &listener);
-    let _ = std::fs::remove_file(&cli.socket);
+    notify::notify(&format!(
+        "READY=1\nSTATUS=backend {}, listening on {}",
+        shared.enforcer.name(),
+        cli.socket.display()
+    ));
+    socket::serve(&shared, &listener);
+    notify::notify("STOPPING=1");
+    if !activated {
+        // (A socket unit's path stays: systemd keeps listening and starts varmord again.)
+        let _ = std::fs::remove_file(&cli.socket);
+    }
     let _ = reaper.join();
     let _ = events.join();
-    shutdown(&shared);
+    reap::shutdown(&shared);
     drop(shared);
     for r in [
-        crate::bpf::NetHooks::detach_and_unpin(&cli.pin_dir),
-        crate::bpf::LsmHooks::detach_and_unpin(&cli.pin_dir),
-        crate::bpf::Maps::unpin_all(&cli.pin_dir),
+        crate::bpf::NetHooks::detach_and_unpin(&pins),
+        crate::bpf::UnixHooks::detach_and_unpin(&pins),
+        crate::bpf::LsmHooks::detach_and_unpin(&pins),
+        crate::bpf::Maps::unpin_all(&pins),
     ] {
         if let Err(e) = r {
-            log::error!("cleaning {}: {e}", cli.pin_dir.display());
+            log::error!("cleaning {}: {e}", pins.display());
         }
     }
+    let _ = std::fs::remove_dir(&pins);
     let _ = std::fs::remove_dir(&cli.pin_dir);
     let _ = std::fs::remove_dir(&cgroup_root);
     if let Some(r) = raised {
         r.restore();
     }
-    eprintln!("varmord: stopped");
+    crate::say!("varmord: stopped");
     Ok(())
-}
-
-fn serve(shared: &Arc<Shared>, listener: &UnixListener) {
-    use std::os::fd::AsFd;
-    let busy = Arc::new(AtomicUsize::new(0));
-    while !STOP.load(Ordering::SeqCst) {
-        // At the bound, leave new connections in the kernel's listen backlog until a
-        // handler finishes (each is bounded by the request timeout).
-        if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            std::thread::sleep(Duration::from_millis(2));
-            continue;
-        }
-        let mut fds = [nix::poll::PollFd::new(
-            listener.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        if !matches!(nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16)), Ok(n) if n > 0)
-        {
-            continue;
-        }
-        match listener.accept() {
-            Ok((sock, _)) => {
-                let _ = sock.set_nonblocking(false);
-                busy.fetch_add(1, Ordering::SeqCst);
-                let (s, b) = (shared.clone(), busy.clone());
-                let spawned = std::thread::Builder::new()
-                    .stack_size(512 * 1024)
-                    .spawn(move || {
-                        handler::handle(&s, sock);
-                        b.fetch_sub(1, Ordering::SeqCst);
-                    });
-                if spawned.is_err() {
-                    busy.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => {
-                log::error!("accept: {e}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-/// Removes every trace of sandboxes whose last process has ended.
-fn reap_loop(shared: &Shared) {
-    while !STOP.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
-        let ended = shared
-            .registry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take_ended(|d| cgroup::populated(d));
-        for sb in ended {
-            finish(shared, *sb);
-        }
-    }
-}
-
-fn finish(shared: &Shared, mut sb: registry::Sandbox) {
-    let t = std::time::Instant::now();
-    sb.confinement.release();
-    let released = t.elapsed();
-    if let Some(g) = &shared.guard {
-        g.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drop_sandbox(sb.id);
-    }
-    cgroup::remove(&sb.cgroup);
-    log::info!(
-        "sandbox {}: ended, {} denials (released in {released:?}, cleaned in {:?})",
-        sb.id,
-        sb.sink.count.load(Ordering::Relaxed),
-        t.elapsed()
-    );
-}
-
-/// Clean stop: a sandbox without varmord would run unconfined on compat, so it ends too.
-fn shutdown(shared: &Shared) {
-    let all = shared
-        .registry
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take_all();
-    for sb in all {
-        cgroup::kill(&sb.cgroup);
-        finish(shared, *sb);
-    }
-}
-
-/// Kernel events (network denials and every bpf-lsm denial) into denial lines.
-fn event_loop(shared: &Shared, pin_dir: &Path) {
-    let mut events = match crate::bpf::Events::open(pin_dir) {
-        Ok(e) => e,
-        Err(e) => {
-            log::error!("denial events unavailable: {e}");
-            return;
-        }
-    };
-    while !STOP.load(Ordering::SeqCst) {
-        let polled = events.poll(Duration::from_millis(200), |ev| {
-            let sink = shared
-                .registry
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .sink_for_ns(u64::from(ev.ns));
-            if let Some(sink) = sink {
-                sink.emit(kernel_denial(ev));
-            }
-        });
-        if let Err(e) = polled {
-            log::error!("denial events: {e}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-fn kernel_denial(ev: &crate::abi::Event) -> Denial {
-    crate::enforcer::event::describe(ev)
 }

@@ -34,6 +34,8 @@ pub struct Sandbox {
     pub confinement: Box<dyn Confinement>,
     /// Answers chmod calls (compat), once the launcher has handed its filter over.
     pub chmod: Option<crate::enforcer::compat::chmod::ChmodGuard>,
+    /// The resolver of allow-list mode (`network_default: deny`), if on.
+    pub dns: Option<super::resolver::Resolver>,
     /// Held so the namespace (and its inode number) cannot be freed and reused while its
     /// entries exist.
     pub _ns_fd: File,
@@ -137,6 +139,13 @@ impl Registry {
             Some(Slot::Live(sb)) => Some(sb.sink.clone()),
             _ => None,
         }
+    }
+
+    /// Is there a live sandbox whose cgroup has emptied?
+    pub fn any_ended(&self, populated: impl Fn(&PathBuf) -> bool) -> bool {
+        self.slots
+            .values()
+            .any(|s| matches!(s, Slot::Live(sb) if !populated(&sb.cgroup)))
     }
 
     /// Takes out every live sandbox whose cgroup has emptied.

@@ -25,9 +25,30 @@ fn addr(ev: &abi::Event) -> IpAddr {
     }
 }
 
+/// The operation a file event stands for, named as compat names it: the path hooks
+/// (chmod, truncate, link, rename, delete, create) by their operation, file_open as
+/// `open(ACCESS)`.
+fn file_what(perms: u32) -> String {
+    for (bit, op) in [
+        (abi::MAY_CHMOD, "chmod"),
+        (abi::MAY_TRUNCATE, "truncate"),
+        (abi::MAY_LINK, "link"),
+        (abi::MAY_RENAME, "rename"),
+        (abi::MAY_DELETE, "delete"),
+        (abi::MAY_CREATE, "create"),
+    ] {
+        if perms & bit != 0 {
+            return op.to_string();
+        }
+    }
+    format!("open({})", Access::from_bits(perms).unwrap_or_default())
+}
+
 pub fn describe(ev: &abi::Event) -> Denial {
     let outcome = if ev.action & abi::ACTION_DENY != 0 {
         Outcome::Denied
+    } else if ev.action & abi::ACTION_WOULD_DENY != 0 {
+        Outcome::WouldDeny
     } else if ev.action & abi::ACTION_AUDIT != 0 {
         Outcome::Audited
     } else {
@@ -47,10 +68,15 @@ pub fn describe(ev: &abi::Event) -> Denial {
             };
             (dir.to_string(), object)
         }
-        abi::EV_FILE => (
-            format!("open({})", Access::from_bits(ev.perms).unwrap_or_default()),
-            cstr(&ev.path),
-        ),
+        abi::EV_UNIX => {
+            let dir = match ev.perms {
+                abi::UNIX_CONNECT => "connect(unix)",
+                abi::UNIX_SEND => "send(unix)",
+                _ => "unix",
+            };
+            (dir.to_string(), cstr(&ev.path))
+        }
+        abi::EV_FILE => (file_what(ev.perms), cstr(&ev.path)),
         abi::EV_EXEC => ("exec".into(), cstr(&ev.path)),
         abi::EV_CAP => ("capability".into(), format!("{}", ev.perms)),
         abi::EV_PTRACE => ("ptrace".into(), format!("pid {}", ev.perms)),

@@ -5,7 +5,9 @@
 
 pub mod compat;
 pub mod event;
+pub mod hooks;
 pub mod lsm;
+pub mod unix;
 
 use std::sync::Arc;
 
@@ -17,8 +19,23 @@ use crate::rules::RuleSet;
 pub enum EnforceError {
     #[error("setting up enforcement: {0}")]
     Setup(String),
+    /// Loading or attaching the BPF programs.
+    #[error("setting up enforcement: {0}")]
+    Hooks(#[source] crate::bpf::BpfError),
+    #[error("setting up enforcement: {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("setting up enforcement: {what}: {source}")]
+    Sys {
+        what: &'static str,
+        #[source]
+        source: nix::Error,
+    },
     #[error("kernel maps: {0}")]
-    Maps(String),
+    Maps(#[source] crate::bpf::BpfError),
     #[error("cannot enforce: {0}")]
     Unenforceable(String),
 }
@@ -38,6 +55,17 @@ pub enum Outcome {
     Denied,
     WouldDeny,
     Audited,
+}
+
+impl Outcome {
+    /// A rule's refusal: denied when enforcing, let through with a line in complain mode.
+    pub fn refusal(enforce: bool) -> Outcome {
+        if enforce {
+            Outcome::Denied
+        } else {
+            Outcome::WouldDeny
+        }
+    }
 }
 
 /// One denial (or audit), before it is turned into a line.
@@ -63,6 +91,8 @@ pub struct Assessment {
     pub notes: Vec<String>,
     /// Not enforced at all: the launch is refused unless `--allow-partial`.
     pub unenforced: Vec<String>,
+    /// Not enforced, from rules written `required: false`: said at launch, not refused.
+    pub unenforced_optional: Vec<String>,
 }
 
 /// A namespace's live enforcement state.
@@ -74,7 +104,13 @@ pub trait Confinement: Send {
 }
 
 pub trait Enforcer: Send + Sync {
-    fn name(&self) -> &'static str;
+    fn backend(&self) -> crate::proto::Backend;
+    fn name(&self) -> &'static str {
+        self.backend().name()
+    }
+    /// The hook kinds this backend relies on; each must be seen firing on this boot
+    /// (src/daemon/canary.rs) before the backend confines anything.
+    fn hooks(&self) -> &'static [hooks::HookUse];
     fn assess(&self, rules: &RuleSet) -> Assessment;
     fn confine(
         &self,

@@ -10,8 +10,17 @@ use thiserror::Error;
 use crate::proto::{read_frame, write_frame, RefuseCode, Request, Response, PROTO_VERSION};
 use crate::rules::RuleSet;
 
-/// How long the launcher waits for varmord's answer.
+/// How long the launcher waits for varmord's answer, unless `VARMOR_ANSWER_TIMEOUT`
+/// (seconds) says otherwise: it only changes how long this client waits.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn answer_timeout() -> Duration {
+    std::env::var("VARMOR_ANSWER_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map_or(ANSWER_TIMEOUT, Duration::from_secs)
+}
 
 #[derive(Debug, Error)]
 pub enum ClientError {
@@ -28,8 +37,8 @@ fn connect(socket: &Path) -> Result<UnixStream, ClientError> {
         path: socket.display().to_string(),
         msg: e.to_string(),
     })?;
-    let _ = s.set_read_timeout(Some(ANSWER_TIMEOUT));
-    let _ = s.set_write_timeout(Some(ANSWER_TIMEOUT));
+    let _ = s.set_read_timeout(Some(answer_timeout()));
+    let _ = s.set_write_timeout(Some(answer_timeout()));
     Ok(s)
 }
 
@@ -55,7 +64,21 @@ fn exchange(socket: &Path, req: &Request, fds: &[RawFd]) -> Result<Response, Cli
     let s = connect(socket)?;
     let perr = |e: crate::proto::ProtoError| ClientError::Protocol {
         path: socket.display().to_string(),
-        msg: e.to_string(),
+        msg: match &e {
+            crate::proto::ProtoError::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                format!(
+                    "no answer within {}s (varmord is overloaded or stuck; VARMOR_ANSWER_TIMEOUT \
+                     sets how long to wait)",
+                    answer_timeout().as_secs()
+                )
+            }
+            _ => e.to_string(),
+        },
     };
     write_frame(&s, req, fds).map_err(perr)?;
     let (resp, _) = read_frame::<Response>(&s, 0).map_err(perr)?;
@@ -66,12 +89,24 @@ fn exchange(socket: &Path, req: &Request, fds: &[RawFd]) -> Result<Response, Cli
 }
 
 /// Asks varmord to confine the namespace this process is in; returns (backend, notes).
+/// varmord's answer to a confine request, as the launcher acts on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub backend: crate::proto::Backend,
+    /// Rules enforced more strictly than written.
+    pub stricter: Vec<String>,
+    /// Rules the backend cannot enforce at all.
+    pub unenforced: Vec<String>,
+    /// Rules written `required: false` that the backend cannot enforce: said, not refused.
+    pub unenforced_optional: Vec<String>,
+}
+
 pub fn confine(
     socket: &Path,
     mnt_ns: u64,
     rules: &RuleSet,
     lines: Lines,
-) -> Result<(String, Vec<String>), ClientError> {
+) -> Result<Granted, ClientError> {
     let req = Request::Confine {
         version: PROTO_VERSION,
         mnt_ns,
@@ -88,7 +123,18 @@ pub fn confine(
         Lines::Learn(fd) => vec![fd],
     };
     match exchange(socket, &req, &fds)? {
-        Response::Confined { backend, notes, .. } => Ok((backend, notes)),
+        Response::Confined {
+            backend,
+            stricter,
+            unenforced,
+            unenforced_optional,
+            ..
+        } => Ok(Granted {
+            backend,
+            stricter,
+            unenforced,
+            unenforced_optional,
+        }),
         other => Err(unexpected(socket, other)),
     }
 }

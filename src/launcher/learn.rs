@@ -88,21 +88,28 @@ pub fn learn(cli: &RunCli, out: &Path, profile: Option<&str>) -> Result<(String,
     let rules = learning_rules(cli, profile, tmp.path())?;
     let (r, w): (OwnedFd, OwnedFd) =
         pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    // Closed by a successful execve; a byte in it says the command never ran (what the
+    // sandbox opened before, e.g. looking the command up, is no sign either way).
+    let (status_r, status_w): (OwnedFd, OwnedFd) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
     // SAFETY: varmor-run is single-threaded here; the child only runs the launcher's own
     // flow (which ends in execve or _exit) and touches no lock another thread could hold.
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
             drop(r);
+            drop(status_r);
             let err = match confine_and_exec(cli, rules, Lines::Learn(w.as_raw_fd())) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
-            eprintln!("varmor-run: {err}");
+            let _ = nix::unistd::write(&status_w, b"x");
+            crate::say!("varmor-run: {err}");
             // SAFETY: _exit is async-signal-safe and skips the parent's atexit state.
             unsafe { libc::_exit(i32::from(err.exit_code())) }
         }
         ForkResult::Parent { child } => {
             drop(w);
+            drop(status_w);
             // Ctrl-C is for the command; the draft is still written afterwards.
             // SAFETY: SIG_IGN installs no handler code.
             unsafe {
@@ -121,8 +128,10 @@ pub fn learn(cli: &RunCli, out: &Path, profile: Option<&str>) -> Result<(String,
                 Ok(WaitStatus::Signaled(_, s, _)) => 128 + s as u8,
                 _ => 125,
             };
-            if seen.is_empty() {
-                // Not even the command's own exec was seen: it never ran in the sandbox.
+            let mut byte = [0u8; 1];
+            let never_ran = matches!(nix::unistd::read(status_r.as_raw_fd(), &mut byte), Ok(1));
+            if never_ran || seen.is_empty() {
+                // The exec failed, or not even the command's own exec was seen.
                 return Err(format!(
                     "the command did not run (exit {code}); no draft written"
                 ));

@@ -1,7 +1,8 @@
 //! Docker/OCI seccomp JSON (moby's default.json format) read into the profile's own
 //! seccomp rule type. Rules that need a capability are left out (the sandbox has none),
-//! rules for other architectures or newer kernels too; unknown syscall names are skipped
-//! as runc does, so one file serves every architecture.
+//! rules for other architectures or newer kernels too; names this architecture lacks are
+//! skipped as runc does, so one file serves every architecture, and names no architecture
+//! has (a typo) are skipped too but named in one warning line.
 
 use std::path::Path;
 
@@ -126,19 +127,52 @@ fn oci_op(a: &OciArg) -> Result<ArgCond, String> {
     })
 }
 
-/// Reads an OCI seccomp profile: (default action, rules that apply here).
-pub fn load(path: &Path) -> Result<(SeccompAction, Vec<SyscallRule>), LaunchError> {
+/// An OCI seccomp profile as it applies here.
+#[derive(Debug)]
+pub struct Oci {
+    pub default: SeccompAction,
+    pub rules: Vec<SyscallRule>,
+    /// Names no architecture has, in file order, each once: skipped, and warned about.
+    pub unknown: Vec<String>,
+}
+
+impl Oci {
+    /// The one warning line for the unknown names of `file`, if there are any.
+    pub fn warning(&self, file: &Path) -> Option<String> {
+        (!self.unknown.is_empty()).then(|| {
+            format!(
+                "varmor-run: warning: {}: unknown syscall names skipped (as Docker does): {}",
+                file.display(),
+                self.unknown.join(", ")
+            )
+        })
+    }
+}
+
+/// Reads an OCI seccomp profile: its default action and the rules that apply here.
+pub fn load(path: &Path) -> Result<Oci, LaunchError> {
     let file = path.display().to_string();
     let err = |msg: String| LaunchError::Oci {
         file: file.clone(),
         msg,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| LaunchError::OciRead {
+        file: file.clone(),
+        source,
+    })?;
     let p: OciProfile = serde_json::from_str(&text)
         .map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
     let default =
         oci_action(&p.default_action, p.default_errno_ret, "defaultAction").map_err(err)?;
     let mut rules = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for r in &p.syscalls {
+        for n in r.names.iter().chain(r.name.iter()) {
+            if !crate::profile::seccomp_groups::is_syscall_anywhere(n) && !unknown.contains(n) {
+                unknown.push(n.clone());
+            }
+        }
+    }
     for (i, r) in p.syscalls.iter().enumerate() {
         let inc = r.includes.as_ref();
         let exc = r.excludes.as_ref();
@@ -188,5 +222,53 @@ pub fn load(path: &Path) -> Result<(SeccompAction, Vec<SyscallRule>), LaunchErro
             });
         }
     }
-    Ok((default, rules))
+    Ok(Oci {
+        default,
+        rules,
+        unknown,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(json: &str) -> (Oci, std::path::PathBuf, tempfile::TempDir) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("mine.json");
+        std::fs::write(&p, json).unwrap();
+        (load(&p).unwrap(), p, d)
+    }
+
+    #[test]
+    fn unknown_names_are_skipped_and_named_once() {
+        let (o, p, _d) = load_str(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+                {"names":["read","opne","arm_fadvise64_64","write"],"action":"SCMP_ACT_ALLOW"},
+                {"names":["opne","clsoe"],"action":"SCMP_ACT_ALLOW"},
+                {"name":"nosuchcall","action":"SCMP_ACT_LOG"}]}"#,
+        );
+        assert_eq!(o.unknown, ["opne", "clsoe", "nosuchcall"]);
+        let names: Vec<_> = o.rules.iter().flat_map(|r| r.names.clone()).collect();
+        assert!(names.contains(&"read".into()) && names.contains(&"write".into()));
+        assert!(!names.iter().any(|n| n == "opne" || n == "clsoe"));
+        let w = o.warning(&p).unwrap();
+        assert_eq!(w.lines().count(), 1);
+        assert!(
+            w.contains("mine.json") && w.ends_with("opne, clsoe, nosuchcall"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn no_warning_for_a_clean_file() {
+        let (o, p, _d) = load_str(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_LOG"}]}"#,
+        );
+        assert!(o.unknown.is_empty() && o.warning(&p).is_none());
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/seccomp/docker-like.json");
+        let o = load(&fixture).unwrap();
+        assert!(o.unknown.is_empty(), "{:?}", o.unknown);
+    }
 }

@@ -1,4 +1,4 @@
-//! Step 4: no privilege left. Every capability is dropped from every set, the bounding set
+//! Step 3: no privilege left. Every capability is dropped from every set, the bounding set
 //! and the ambient set included; as root the securebits are locked so uid 0 regains
 //! nothing at execve; then no_new_privs.
 
@@ -14,8 +14,11 @@ const SECBIT_KEEP_CAPS_LOCKED: u64 = 1 << 5;
 const SECBIT_NO_CAP_AMBIENT_RAISE: u64 = 1 << 6;
 const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: u64 = 1 << 7;
 
-fn perr(what: &str, e: impl std::fmt::Display) -> LaunchError {
-    LaunchError::Privileges(format!("{what}: {e}"))
+fn perr(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> LaunchError {
+    LaunchError::Privileges {
+        what: what.to_string(),
+        source: Box::new(e),
+    }
 }
 
 /// Drops everything and sets no_new_privs.

@@ -15,8 +15,11 @@ use crate::profile::ptrace::PtraceScope;
 use crate::profile::seccomp::{ArgCond, ArgOp, SeccompAction, SyscallRule};
 use crate::rules::RuleSet;
 
-fn serr(what: &str, e: impl std::fmt::Display) -> LaunchError {
-    LaunchError::Seccomp(format!("{what}: {e}"))
+fn serr(what: &str, source: libseccomp::error::SeccompError) -> LaunchError {
+    LaunchError::Seccomp {
+        what: what.to_string(),
+        source,
+    }
 }
 
 /// Filters built but not yet loaded (building can fail; loading changes the process).
@@ -206,8 +209,11 @@ pub fn prepare(rules: &RuleSet, oci_file: Option<&Path>) -> Result<Filters, Laun
         )?);
     }
     if let Some(path) = oci_file {
-        let (default, rules) = oci::load(path)?;
-        v.push(build(default, &rules, false)?);
+        let oci = oci::load(path)?;
+        if let Some(w) = oci.warning(path) {
+            crate::say!("{w}");
+        }
+        v.push(build(oci.default, &oci.rules, false)?);
     }
     Ok(Filters(v))
 }
@@ -223,22 +229,40 @@ pub fn install(filters: Filters) -> Result<(), LaunchError> {
 /// fchmodat2 (Linux 6.6), by number: this libseccomp may not know its name.
 const FCHMODAT2: i32 = 452;
 
-/// Loads the chmod notification filter (compat backend with chmod rules) and returns its
-/// fd for varmord; fchmodat2 answers ENOSYS so libc falls back to fchmodat.
-pub fn install_chmod_notify() -> Result<std::os::fd::OwnedFd, LaunchError> {
+/// Loads the notification filter of the compat backend and returns its fd for varmord:
+/// chmod calls (`chmod`: chmod rules; fchmodat2 answers ENOSYS so libc falls back to
+/// fchmodat) and name-changing calls (`names`: create/delete/rename/link/truncate rules,
+/// opens only with O_CREAT). The kernel allows one listener per process, so both share it.
+pub fn install_notify(chmod: bool, names: bool) -> Result<std::os::fd::OwnedFd, LaunchError> {
     use std::os::fd::FromRawFd;
     let mut f = ScmpFilterContext::new(ScmpAction::Allow).map_err(|e| serr("new filter", e))?;
     f.set_ctl_nnp(false).map_err(|e| serr("nnp", e))?;
-    for name in crate::enforcer::compat::chmod::CHMOD_SYSCALLS {
-        add(&mut f, ScmpAction::Notify, name, &[])?;
+    if chmod {
+        for name in crate::enforcer::compat::chmod::CHMOD_SYSCALLS {
+            add(&mut f, ScmpAction::Notify, name, &[])?;
+        }
+        f.add_rule(
+            ScmpAction::Errno(libc::ENOSYS),
+            ScmpSyscall::from(FCHMODAT2),
+        )
+        .map_err(|e| serr("rule for fchmodat2", e))?;
     }
-    f.add_rule(
-        ScmpAction::Errno(libc::ENOSYS),
-        ScmpSyscall::from(FCHMODAT2),
-    )
-    .map_err(|e| serr("rule for fchmodat2", e))?;
-    f.load().map_err(|e| serr("loading the chmod filter", e))?;
-    let fd = f.get_notify_fd().map_err(|e| serr("chmod filter fd", e))?;
+    if names {
+        for (name, cond) in crate::enforcer::compat::names::NAME_SYSCALLS {
+            let conds: Vec<ScmpArgCompare> = cond
+                .iter()
+                .map(|&(arg, flag)| {
+                    ScmpArgCompare::new(arg, ScmpCompareOp::MaskedEqual(flag), flag)
+                })
+                .collect();
+            add(&mut f, ScmpAction::Notify, name, &conds)?;
+        }
+    }
+    f.load()
+        .map_err(|e| serr("loading the notification filter", e))?;
+    let fd = f
+        .get_notify_fd()
+        .map_err(|e| serr("notification filter fd", e))?;
     // SAFETY: libseccomp hands over a fresh fd that nothing else owns or closes.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

@@ -41,6 +41,8 @@ impl Access {
             | abi::MAY_EXEC,
     );
     pub const EXEC: Access = Access(abi::MAY_EXEC);
+    pub const READ: Access = Access(abi::MAY_READ);
+    pub const RENAME: Access = Access(abi::MAY_RENAME);
     pub const NONE: Access = Access(0);
 
     pub fn bits(self) -> u32 {

@@ -2,6 +2,7 @@
 //! carry file, line and column), `include:` resolved, then compiled into a `RuleSet`.
 
 pub mod caps;
+pub mod dns;
 pub mod exec;
 pub mod file;
 mod lines;
@@ -12,6 +13,7 @@ pub mod pattern;
 pub mod ptrace;
 pub mod seccomp;
 pub mod seccomp_groups;
+pub mod unix;
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +70,13 @@ pub struct RawProfile {
     pub mount: Vec<mount::MountRuleSpec>,
     #[serde(default)]
     pub seccomp: Option<seccomp::SeccompSpec>,
+    #[serde(default)]
+    pub unix: Vec<unix::UnixRuleSpec>,
+    /// `deny`: allow-list mode (only what `network_allow:` names is reachable).
+    #[serde(default)]
+    pub network_default: Option<dns::NetDefault>,
+    #[serde(default)]
+    pub network_allow: Vec<dns::AllowSpec>,
 }
 
 /// A parsed profile file and where it came from.
@@ -148,7 +157,9 @@ pub fn compile(name_or_path: &str) -> Result<(RuleSet, ProfileFile), ProfileErro
     let mut rs = RuleSet::empty(&top.name);
     rs.mode = top.raw.mode.unwrap_or_default();
     let mut stack = Vec::new();
-    merge(&top, &mut rs, &mut stack)?;
+    let mut done = Vec::new();
+    merge(&top, &mut rs, &mut stack, &mut done)?;
+    check_allow_list(&rs)?;
     // The same bounds varmord enforces, checked here so the user hears it first.
     let oci = rs.seccomp.oci.take();
     rs.validate().map_err(|e| ProfileError::File {
@@ -159,9 +170,37 @@ pub fn compile(name_or_path: &str) -> Result<(RuleSet, ProfileFile), ProfileErro
     Ok((rs, top))
 }
 
-fn merge(pf: &ProfileFile, rs: &mut RuleSet, stack: &mut Vec<PathBuf>) -> Result<(), ProfileError> {
+/// Compiles profile text that names no includes (varmord's own canary rules); `name`
+/// stands for the file in errors and denial lines.
+pub fn compile_text(name: &str, text: &str) -> Result<RuleSet, ProfileError> {
+    let pf = ProfileFile {
+        name: name.to_string(),
+        path: PathBuf::from(format!("<{name}>")),
+        text: text.to_string(),
+        raw: parse_text(text, name)?,
+    };
+    let mut rs = RuleSet::empty(name);
+    rs.mode = pf.raw.mode.unwrap_or_default();
+    add_rules(&pf, &mut rs)?;
+    check_allow_list(&rs)?;
+    rs.validate().map_err(|e| ProfileError::File {
+        file: name.to_string(),
+        msg: e.to_string(),
+    })?;
+    Ok(rs)
+}
+
+/// Merges `pf` after its includes, depth first. A profile reached twice (a diamond:
+/// npm-install includes no-secrets and nocurl, both include base) is merged once, the
+/// first time, so its rules are not repeated; `done` holds the files already merged.
+fn merge(
+    pf: &ProfileFile,
+    rs: &mut RuleSet,
+    stack: &mut Vec<PathBuf>,
+    done: &mut Vec<PathBuf>,
+) -> Result<(), ProfileError> {
     let canon = pf.path.canonicalize().unwrap_or_else(|_| pf.path.clone());
-    stack.push(canon);
+    stack.push(canon.clone());
     let shown = pf.path.display().to_string();
     for (i, inc) in pf.raw.include.iter().enumerate() {
         let line = lines::find_value_line(&pf.text, inc);
@@ -190,11 +229,91 @@ fn merge(pf: &ProfileFile, rs: &mut RuleSet, stack: &mut Vec<PathBuf>) -> Result
                 "include[{i}]: includes nest deeper than {MAX_INCLUDE_DEPTH}"
             )));
         }
+        if done.contains(&canon) {
+            continue;
+        }
         let child = parse_file(&path)?;
-        merge(&child, rs, stack)?;
+        merge(&child, rs, stack, done)?;
     }
     stack.pop();
+    done.push(canon);
     add_rules(pf, rs)
+}
+
+/// Origin of an allow list whose `network_default: deny` has not been seen (yet).
+const PENDING: u32 = u32::MAX;
+
+/// `network_default: deny` and `network_allow:`: a deny in any merged profile turns
+/// allow-list mode on (the first one is the origin default denials name); allow entries
+/// of every merged profile add up (an include may hold only allow entries, such as a list
+/// of forge hosts). Allow entries with no deny anywhere are refused by `check_allow_list`.
+fn add_allow_list(pf: &ProfileFile, rs: &mut RuleSet) {
+    let file = pf.path.display().to_string();
+    let raw = &pf.raw;
+    let line_of = |key: &str| {
+        pf.text
+            .lines()
+            .position(|l| l.starts_with(&format!("{key}:")))
+            .map_or(1, |n| n + 1) as u32
+    };
+    if raw.network_default == Some(dns::NetDefault::Deny)
+        && rs.net_allow.as_ref().is_none_or(|l| l.origin == PENDING)
+    {
+        rs.origins.push(Origin {
+            profile: pf.name.clone(),
+            file: file.clone(),
+            line: line_of("network_default"),
+            label: "network default deny".into(),
+        });
+        let origin = (rs.origins.len() - 1) as u32;
+        rs.net_allow
+            .get_or_insert_with(|| dns::NetAllowList {
+                origin,
+                rules: vec![],
+            })
+            .origin = origin;
+    }
+    let lines = lines::item_lines(&pf.text, "network_allow");
+    for (i, r) in raw.network_allow.iter().enumerate() {
+        rs.origins.push(Origin {
+            profile: pf.name.clone(),
+            file: file.clone(),
+            line: lines.get(i).copied().unwrap_or(0),
+            label: format!("network_allow[{i}]"),
+        });
+        let origin = (rs.origins.len() - 1) as u32;
+        rs.net_allow
+            .get_or_insert_with(|| dns::NetAllowList {
+                origin: PENDING,
+                rules: vec![],
+            })
+            .rules
+            .push(dns::NetAllow {
+                hosts: r.hosts.clone(),
+                addrs: r.addrs.clone(),
+                ports: r.ports.clone(),
+                origin,
+            });
+    }
+}
+
+/// Allow entries without `network_default: deny` in any merged profile would allow
+/// nothing that is not allowed already: an error at the first entry.
+fn check_allow_list(rs: &RuleSet) -> Result<(), ProfileError> {
+    let Some(l) = rs.net_allow.as_ref().filter(|l| l.origin == PENDING) else {
+        return Ok(());
+    };
+    let o = l.rules.first().and_then(|r| rs.origin(r.origin));
+    Err(ProfileError::At {
+        file: o.map_or_else(String::new, |o| o.file.clone()),
+        line: o.map_or(1, |o| o.line as usize),
+        column: 1,
+        msg: format!(
+            "{}: allow entries need `network_default: deny` in this profile or one merged \
+             with it (without it everything not denied is allowed already)",
+            o.map_or("network_allow", |o| o.label.as_str())
+        ),
+    })
 }
 
 fn add_rules(pf: &ProfileFile, rs: &mut RuleSet) -> Result<(), ProfileError> {
@@ -241,6 +360,7 @@ fn add_rules(pf: &ProfileFile, rs: &mut RuleSet) -> Result<(), ProfileError> {
             origin: o,
         });
     }
+    add_allow_list(pf, rs);
     for (i, r) in raw.mount.iter().enumerate() {
         let o = origin(rs, "mount", i);
         rs.mount.push(mount::MountRule {
@@ -250,6 +370,17 @@ fn add_rules(pf: &ProfileFile, rs: &mut RuleSet) -> Result<(), ProfileError> {
             target: r.target.clone(),
             fstype: r.fstype.clone(),
             origin: o,
+        });
+    }
+    for (i, r) in raw.unix.iter().enumerate() {
+        let o = origin(rs, "unix", i);
+        rs.unix.push(unix::UnixRule {
+            action: r.action,
+            dirs: r.dirs,
+            paths: r.paths.clone(),
+            abstract_names: r.abstract_names.clone(),
+            origin: o,
+            required: r.required,
         });
     }
     if let Some(c) = raw.capabilities {

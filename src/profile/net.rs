@@ -60,12 +60,12 @@ pub struct Ports {
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum OneOrMany<T> {
+pub(crate) enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
 }
 impl<T> OneOrMany<T> {
-    fn into_vec(self) -> Vec<T> {
+    pub(crate) fn into_vec(self) -> Vec<T> {
         match self {
             OneOrMany::One(t) => vec![t],
             OneOrMany::Many(v) => v,
@@ -75,7 +75,7 @@ impl<T> OneOrMany<T> {
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum RawPort {
+pub(crate) enum RawPort {
     Num(u64),
     Text(String),
 }
@@ -147,6 +147,24 @@ fn parse_port(p: RawPort) -> Result<Ports, String> {
     }
 }
 
+/// A rule's `ports:`, each checked, at most `abi::NET_PORTS` of them.
+pub(crate) fn parse_ports(p: Option<OneOrMany<RawPort>>) -> Result<Vec<Ports>, String> {
+    let ports: Vec<Ports> = p
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default()
+        .into_iter()
+        .map(parse_port)
+        .collect::<Result<_, _>>()?;
+    if ports.len() > abi::NET_PORTS {
+        return Err(format!(
+            "{} port entries; at most {} per rule (split the rule)",
+            ports.len(),
+            abi::NET_PORTS
+        ));
+    }
+    Ok(ports)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawNetRule {
@@ -186,20 +204,7 @@ impl TryFrom<RawNetRule> for NetRuleSpec {
                 }
             }
         }
-        let ports: Vec<Ports> = r
-            .ports
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default()
-            .into_iter()
-            .map(parse_port)
-            .collect::<Result<_, _>>()?;
-        if ports.len() > abi::NET_PORTS {
-            return Err(format!(
-                "{} port entries; at most {} per rule (split the rule)",
-                ports.len(),
-                abi::NET_PORTS
-            ));
-        }
+        let ports = parse_ports(r.ports)?;
         Ok(NetRuleSpec {
             action,
             dirs,

@@ -77,6 +77,40 @@ impl Pattern {
                 return bad("contains a `.` or `..` component; paths are matched after resolution");
             }
         }
+        Self::classified(text)
+    }
+
+    /// An abstract unix-socket name pattern: `@` then the name (`@/tmp/.X11-unix/X0`,
+    /// `@dbus-*`, `@**` for every name), the same wildcards as paths. Names have no
+    /// normal form, so `//`, `.` and a trailing `/` are taken as written.
+    pub fn parse_abstract(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| Err(format!("`{text}`: {why}"));
+        if !text.starts_with('@') || text.len() < 2 {
+            return bad("an abstract socket name is written `@name` (e.g. `@/tmp/.X11-unix/X0`, `@**` for all)");
+        }
+        if text.contains('\0') {
+            return bad("contains a NUL byte");
+        }
+        if text.len() >= abi::PATH_MAX {
+            return bad(&format!("longer than {} bytes", abi::PATH_MAX - 1));
+        }
+        if let Some(c) = text
+            .chars()
+            .find(|c| matches!(c, '[' | ']' | '{' | '}' | '\\'))
+        {
+            return bad(&format!(
+                "`{c}` is not supported; use *, ? and one ** (or several rules)"
+            ));
+        }
+        if text.contains("***") || text.matches("**").count() > 1 {
+            return bad("use at most one `**` (and never `***`)");
+        }
+        Self::classified(text)
+    }
+
+    fn classified(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| Err(format!("`{text}`: {why}"));
+        let globstars = text.matches("**").count();
         let stars_outside = text
             .replace("**", "")
             .chars()
@@ -86,7 +120,7 @@ impl Pattern {
             PatternKind::Exact
         } else if stars_outside == 0 && text.ends_with("**") {
             PatternKind::Prefix
-        } else if stars_outside == 0 && text.starts_with("**") {
+        } else if stars_outside == 0 && text.starts_with("**") && globstars == 1 {
             PatternKind::Suffix
         } else {
             if text.len() >= abi::GLOB_MAX {

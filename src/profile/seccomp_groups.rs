@@ -262,6 +262,31 @@ pub fn is_syscall(name: &str) -> bool {
     ScmpSyscall::from_name(name).is_ok()
 }
 
+/// Whether `name` is a system call on some architecture libseccomp knows (OCI files list
+/// other architectures' calls, e.g. `arm_fadvise64_64`, in their shared allow lists).
+pub fn is_syscall_anywhere(name: &str) -> bool {
+    use libseccomp::ScmpArch as A;
+    is_syscall(name)
+        || [
+            A::X86,
+            A::X8664,
+            A::X32,
+            A::Arm,
+            A::Aarch64,
+            A::Mips,
+            A::Mips64,
+            A::Mips64N32,
+            A::Ppc,
+            A::Ppc64,
+            A::Ppc64Le,
+            A::S390,
+            A::S390X,
+            A::Riscv64,
+        ]
+        .into_iter()
+        .any(|a| ScmpSyscall::from_name_by_arch(name, a).is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +297,6 @@ mod tests {
         assert!(!group("obsolete").unwrap().contains(&"vserver") || is_syscall("vserver"));
         assert!(group("nope").is_none());
         assert!(is_syscall("keyctl") && !is_syscall("definitely_not_a_syscall"));
+        assert!(is_syscall_anywhere("arm_fadvise64_64") && !is_syscall_anywhere("opne"));
     }
 }

@@ -39,8 +39,11 @@ pub const EBADF: i32 = libc::EBADF;
 /// `curl --version` prints this line; seeing it means curl ran.
 pub const CURL_RAN: &str = "Protocols:";
 
-/// How long one child may take before it is killed and the attempt counts as wrong.
-const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one child may take before it is killed and the attempt counts as wrong
+/// (30 s, times `VARMOR_TEST_TIME_SCALE` under qemu's TCG).
+fn child_timeout() -> Duration {
+    Duration::from_secs(30) * crate::common::time_scale()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Who {
@@ -168,8 +171,9 @@ pub struct Attempt {
     pub expect: Expect,
     /// Output that proves an exec'd program ran (curl's banner).
     pub banner: Option<&'static str>,
-    /// A `varmor: denied` line must reach the sandbox's stderr.
-    pub line: bool,
+    /// A `varmor: denied` line must reach the sandbox's stderr (and contain this text:
+    /// `varmor: denied` itself, or a longer prefix such as `varmor: denied connect(unix)`).
+    pub line: Option<&'static str>,
     pub control: Control,
     /// Opened outside and passed to the child as fd 3.
     pub fd3: Option<PathBuf>,
@@ -178,6 +182,9 @@ pub struct Attempt {
     /// Runs the command (inside, and the control) instead of `output`: for tricks that need
     /// the test to act while the child runs (connect to a listener it opened).
     pub driver: Option<fn(Command) -> Output>,
+    /// Environment variables set for the attempt inside (the launcher sees them too) and
+    /// for its control outside: `$SSH_AUTH_SOCK` and the like of the host services.
+    pub envs: Vec<(String, String)>,
 }
 
 impl Attempt {
@@ -187,7 +194,17 @@ impl Attempt {
     }
     /// The denial is made by varmord (fanotify answer, network event): a line must show it.
     pub fn line(mut self) -> Self {
-        self.line = true;
+        self.line = Some("varmor: denied");
+        self
+    }
+    /// As `line`, with a denial line containing `text` (e.g. `varmor: denied connect(unix)`).
+    pub fn line_of(mut self, text: &'static str) -> Self {
+        self.line = Some(text);
+        self
+    }
+    /// Sets `key=value` for the attempt and its control.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.envs.push((key.to_string(), value.to_string()));
         self
     }
     pub fn banner(mut self, b: &'static str) -> Self {
@@ -218,6 +235,9 @@ enum Verdict {
     Blocked,
     Through(String),
     Limitation(&'static str),
+    /// The control fails outside on this boot (`VARMOR_TEST_BOOT_LIMITS`), so the attempt
+    /// proves nothing either way here.
+    Untestable(String),
     Wrong(String),
 }
 
@@ -225,6 +245,7 @@ enum Verdict {
 static ATTEMPTS: AtomicUsize = AtomicUsize::new(0);
 static THROUGH: AtomicUsize = AtomicUsize::new(0);
 static LIMITS: AtomicUsize = AtomicUsize::new(0);
+static UNTESTABLE: AtomicUsize = AtomicUsize::new(0);
 static DONE: AtomicUsize = AtomicUsize::new(0);
 
 /// One test's sandbox environment: its own varmord, the helper, a root-owned and a
@@ -289,7 +310,7 @@ pub fn as_who(mut c: Command, who: Who) -> Command {
     c
 }
 
-/// Runs `c` with piped output; a child that outlives `CHILD_TIMEOUT` is killed.
+/// Runs `c` with piped output; a child that outlives `child_timeout()` is killed.
 pub fn output(mut c: Command) -> Output {
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -321,7 +342,7 @@ pub fn output(mut c: Command) -> Output {
         if let Some(s) = child.try_wait().expect("wait") {
             break s;
         }
-        if t.elapsed() > CHILD_TIMEOUT {
+        if t.elapsed() > child_timeout() {
             let _ = child.kill();
             break child.wait().expect("wait");
         }
@@ -427,11 +448,12 @@ impl Env {
             argv,
             expect: Expect::Errno(EPERM, ""),
             banner: None,
-            line: false,
+            line: None,
             control: Control::Same,
             fd3: None,
             tty: false,
             driver: None,
+            envs: Vec::new(),
         }
     }
 
@@ -518,12 +540,16 @@ impl Env {
     pub fn check(&mut self, a: Attempt) -> Run {
         let drive = a.driver.unwrap_or(output);
         let inside = self.inside_argv(&a.profile, &a.argv);
-        let run = Run::from(&drive(self.command(
+        let with_env = |mut c: Command| {
+            c.envs(a.envs.iter().map(|(k, v)| (k, v)));
+            c
+        };
+        let run = Run::from(&drive(with_env(self.command(
             a.who,
             &inside,
             a.tty,
             a.fd3.as_deref(),
-        )));
+        ))));
         let worked = run.worked(a.banner);
         let errno_ok = |want: &[i32]| match &run.outcome {
             Outcome::Err { errno, .. } => want.contains(errno),
@@ -573,8 +599,10 @@ impl Env {
                 run.brief()
             )),
         };
-        if matches!(verdict, Verdict::Blocked) && a.line && !run.stderr.contains("varmor: denied") {
-            verdict = Verdict::Wrong(format!("no `varmor: denied` line: {}", run.brief()));
+        if let Some(want) = a.line {
+            if matches!(verdict, Verdict::Blocked) && !run.stderr.contains(want) {
+                verdict = Verdict::Wrong(format!("no `{want}` line: {}", run.brief()));
+            }
         }
         // The control: the same trick outside must work, or this attempt could never fail.
         let control = match &a.control {
@@ -585,10 +613,12 @@ impl Env {
         };
         let mut control_note = String::new();
         if let Some(c) = control {
-            let out = Run::from(&drive(c));
+            let out = Run::from(&drive(with_env(c)));
             if !out.worked(a.banner) {
                 control_note = format!("CONTROL FAILED: {}", out.brief());
-                if !matches!(verdict, Verdict::Through(_)) {
+                if crate::common::boot_limits() && !matches!(verdict, Verdict::Through(_)) {
+                    verdict = Verdict::Untestable(out.brief());
+                } else if !matches!(verdict, Verdict::Through(_)) {
                     verdict = Verdict::Wrong(format!(
                         "the control failed outside, so this attempt cannot fail: {}",
                         out.brief()
@@ -605,6 +635,7 @@ impl Env {
                 Verdict::Blocked => "secure",
                 Verdict::Through(_) => "GOT THROUGH",
                 Verdict::Limitation(_) => "limitation",
+                Verdict::Untestable(_) => "untestable",
                 Verdict::Wrong(_) => "WRONG",
             },
             run.brief()
@@ -649,6 +680,12 @@ impl Env {
             .iter()
             .filter(|(_, v)| matches!(v, Verdict::Limitation(_)))
             .count();
+        let untestable = self
+            .records
+            .iter()
+            .filter(|(_, v)| matches!(v, Verdict::Untestable(_)))
+            .count();
+        UNTESTABLE.fetch_add(untestable, Ordering::SeqCst);
         let wrong: Vec<_> = self
             .records
             .iter()
@@ -664,7 +701,7 @@ impl Env {
         let mut err = std::io::stderr();
         let _ = writeln!(
             err,
-            "escape-suite [{}]: {n} attempts, {} got through, {limits} documented limitations ({:.1}s)",
+            "escape-suite [{}]: {n} attempts, {} got through, {limits} documented limitations, {untestable} untestable on this boot ({:.1}s)",
             self.test,
             through.len(),
             self.started.elapsed().as_secs_f64()
@@ -672,10 +709,11 @@ impl Env {
         if DONE.fetch_add(1, Ordering::SeqCst) + 1 == tests_in_binary {
             let _ = writeln!(
                 err,
-                "escape-suite: {} attempts, {} got through, {} documented limitations",
+                "escape-suite: {} attempts, {} got through, {} documented limitations, {} untestable on this boot",
                 ATTEMPTS.load(Ordering::SeqCst),
                 THROUGH.load(Ordering::SeqCst),
-                LIMITS.load(Ordering::SeqCst)
+                LIMITS.load(Ordering::SeqCst),
+                UNTESTABLE.load(Ordering::SeqCst)
             );
         }
         let mut msg = String::new();

@@ -49,6 +49,35 @@ pub fn profile(name: &str) -> String {
         .to_string()
 }
 
+/// The backend every test's varmord runs on: `VARMOR_TEST_BACKEND` (compat, bpf-lsm or
+/// auto), compat by default (this project's machines cannot attach LSM programs; the
+/// kernel matrix, scripts/matrix.sh, runs the same tests on bpf-lsm in VMs).
+pub fn backend() -> String {
+    std::env::var("VARMOR_TEST_BACKEND").unwrap_or_else(|_| "compat".into())
+}
+
+/// `VARMOR_TEST_REQUIRE=bpf-lsm`: a test that would skip for want of bpf-lsm fails.
+pub fn required(what: &str) -> bool {
+    std::env::var("VARMOR_TEST_REQUIRE").is_ok_and(|r| r.split(',').any(|x| x.trim() == what))
+}
+
+/// `VARMOR_TEST_TIME_SCALE`: multiplies the harness's timeouts (the kernel matrix sets it;
+/// qemu's TCG runs 10-40x slower than the host). 1 by default.
+pub fn time_scale() -> u32 {
+    std::env::var("VARMOR_TEST_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// `VARMOR_TEST_BOOT_LIMITS=1` (the kernel matrix): an escape attempt whose control fails
+/// outside on this boot (e.g. no file handles on 6.1's tmpfs) is reported as untestable
+/// there, not as a failure. Never set on the host, where a failing control is a bug.
+pub fn boot_limits() -> bool {
+    std::env::var("VARMOR_TEST_BOOT_LIMITS").is_ok_and(|v| v == "1")
+}
+
 pub struct Daemon {
     child: Option<Child>,
     pub socket: PathBuf,
@@ -56,12 +85,14 @@ pub struct Daemon {
     pub cgroup: PathBuf,
     pub log: PathBuf,
     pub dir: tempfile::TempDir,
+    prefix: Vec<String>,
+    extra: Vec<String>,
 }
 
 impl Daemon {
-    /// Starts `varmord --backend compat` on private paths and waits for its socket.
+    /// Starts `varmord --backend $(backend())` on private paths and waits for its socket.
     pub fn start() -> Daemon {
-        Self::start_with(&["--backend", "compat"])
+        Self::start_with(&[])
     }
 
     pub fn start_with(extra: &[&str]) -> Daemon {
@@ -83,7 +114,23 @@ impl Daemon {
         let cgroup = varmor::daemon::cgroup::cgroup2_mount()
             .expect("cgroup2 mounted")
             .join(&tag);
-        let mut cmd = match prefix.split_first() {
+        let mut d = Daemon {
+            child: None,
+            socket,
+            pin_dir,
+            cgroup,
+            log,
+            dir,
+            prefix: prefix.iter().map(|s| s.to_string()).collect(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        d.launch();
+        d
+    }
+
+    /// Spawns varmord with this daemon's paths and waits for its socket.
+    fn launch(&mut self) {
+        let mut cmd = match self.prefix.split_first() {
             Some((first, rest)) => {
                 let mut c = Command::new(first);
                 c.args(rest).arg(env!("CARGO_BIN_EXE_varmord"));
@@ -91,42 +138,70 @@ impl Daemon {
             }
             None => Command::new(env!("CARGO_BIN_EXE_varmord")),
         };
-        let own_log = !extra.contains(&"--log");
+        let has = |a: &str| self.extra.iter().any(|e| e == a);
+        if !has("--log") {
+            cmd.arg("--log").arg(&self.log);
+        }
+        if !has("--backend") {
+            cmd.args(["--backend", backend().as_str()]);
+        }
+        let err_path = self.dir.path().join("varmord.stderr");
+        let err_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&err_path)
+            .expect("varmord stderr file");
         let child = cmd
-            .args([
-                "--socket",
-                socket.to_str().unwrap(),
-                "--pin-dir",
-                pin_dir.to_str().unwrap(),
-            ])
-            .args(["--cgroup-root", cgroup.to_str().unwrap()])
-            .args(if own_log {
-                vec!["--log", log.to_str().unwrap()]
-            } else {
-                vec![]
-            })
-            .args(extra)
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--pin-dir")
+            .arg(&self.pin_dir)
+            .arg("--cgroup-root")
+            .arg(&self.cgroup)
+            .args(&self.extra)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
+            .stderr(err_file)
             .spawn()
             .expect("spawn varmord");
-        let d = Daemon {
-            child: Some(child),
-            socket,
-            pin_dir,
-            cgroup,
-            log,
-            dir,
-        };
+        self.child = Some(child);
         let t = Instant::now();
-        while !d.socket.exists() {
+        while !self.socket.exists() {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(st) = exited {
+                self.child = None;
+                panic!(
+                    "varmord exited ({st}) before creating its socket:\n{}",
+                    self.stderr_text()
+                );
+            }
+            // Generous: under qemu's TCG (the kernel matrix) loading BPF is slow.
             assert!(
-                t.elapsed() < Duration::from_secs(30),
-                "varmord did not create its socket"
+                t.elapsed() < Duration::from_secs(300),
+                "varmord did not create its socket:\n{}",
+                self.stderr_text()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        d
+    }
+
+    /// SIGKILLs varmord (no clean stop: its pins, cgroups and socket stay) and starts a
+    /// new one on the same socket, pin dir and cgroup root.
+    pub fn respawn(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        self.launch();
+    }
+
+    /// Where this build of varmord pins under `pin_dir` (src/bpf/pins.rs).
+    pub fn pins(&self) -> PathBuf {
+        varmor::bpf::pins::versioned(&self.pin_dir)
     }
 
     pub fn pid(&self) -> u32 {
@@ -157,6 +232,29 @@ impl Daemon {
             .args(args)
             .stdin(Stdio::null());
         c
+    }
+
+    /// What varmord printed on stderr (its start line names the backend it runs).
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("varmord.stderr")).unwrap_or_default()
+    }
+
+    /// The backend varmord says it runs (`varmord: backend NAME, listening on ...`).
+    /// The line comes just after the socket does: wait for it a little.
+    pub fn running_backend(&self) -> Option<String> {
+        let t = Instant::now();
+        loop {
+            let found = self
+                .stderr_text()
+                .lines()
+                .find_map(|l| l.strip_prefix("varmord: backend "))
+                .and_then(|r| r.split(',').next())
+                .map(str::to_string);
+            if found.is_some() || t.elapsed() > Duration::from_secs(30) {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn log_text(&self) -> String {

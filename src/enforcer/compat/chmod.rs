@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use libseccomp::{notify_id_valid, ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
 
+use super::names::Answer;
 use super::opener;
-use crate::enforcer::{Denial, Outcome, Report};
+use crate::enforcer::{Outcome, Report};
 use crate::matcher::PathIndex;
 use crate::profile::file::Access;
 use crate::rules::{Mode, RuleSet};
@@ -32,7 +33,8 @@ pub fn needed(rules: &RuleSet) -> bool {
     })
 }
 
-/// The answering thread of one sandbox; dropping it stops the thread.
+/// The answering thread of one sandbox (chmod and, with names rules, the name-changing
+/// calls of names/); dropping it stops the thread.
 pub struct ChmodGuard {
     _worker: super::worker::Worker,
 }
@@ -47,6 +49,7 @@ pub fn start(
     let a = Answerer {
         index: PathIndex::new(&rules.paths),
         enforce: rules.mode == Mode::Enforce,
+        names: super::names::Names::new(rules.clone(), report.clone()),
         report,
     };
     super::worker::Worker::spawn(format!("chmod-{id}"), move |w| a.run(&notify, &w))
@@ -56,6 +59,7 @@ pub fn start(
 struct Answerer {
     index: PathIndex,
     enforce: bool,
+    names: super::names::Names,
     report: Report,
 }
 
@@ -67,11 +71,24 @@ impl Answerer {
             let Ok(req) = ScmpNotifReq::receive(fd) else {
                 continue; // the caller went away before we read it
             };
-            let errno = self.answer(fd, &req);
-            let resp = ScmpNotifResp::new_val(req.id, 0, ScmpNotifRespFlags::empty());
-            let resp = match errno {
-                0 => resp,
-                e => ScmpNotifResp::new_error(req.id, -e, ScmpNotifRespFlags::empty()),
+            let name = req.data.syscall.get_name().unwrap_or_default();
+            let none = ScmpNotifRespFlags::empty();
+            let resp = if CHMOD_SYSCALLS.contains(&name.as_str()) {
+                // The thread takes on the caller's filesystem identity before anything.
+                match self.names.become_caller(req.pid as i32) {
+                    Ok(()) => match self.answer(fd, &req) {
+                        0 => ScmpNotifResp::new_val(req.id, 0, none),
+                        e => ScmpNotifResp::new_error(req.id, -e, none),
+                    },
+                    Err(e) => ScmpNotifResp::new_error(req.id, -e, none),
+                }
+            } else {
+                match self.names.answer(fd, &req, &name) {
+                    Answer::Sent => continue,
+                    Answer::Continue => ScmpNotifResp::new_continue(req.id, none),
+                    Answer::Val(v) => ScmpNotifResp::new_val(req.id, v, none),
+                    Answer::Errno(e) => ScmpNotifResp::new_error(req.id, -e, none),
+                }
             };
             let _ = resp.respond(fd);
         }
@@ -102,18 +119,13 @@ impl Answerer {
         let bytes = path.as_os_str().as_encoded_bytes();
         let chmod = Access::from_bits(crate::abi::MAY_CHMOD).unwrap_or_default();
         if let Some(origin) = self.index.lookup(bytes).denies(chmod) {
-            (self.report)(Denial {
-                what: "chmod".into(),
-                object: path.display().to_string(),
+            (self.report)(opener::path_line(
+                "chmod".into(),
+                &path,
                 pid,
-                comm: opener::comm(pid),
-                origin: Some(origin),
-                outcome: if self.enforce {
-                    Outcome::Denied
-                } else {
-                    Outcome::WouldDeny
-                },
-            });
+                origin,
+                Outcome::refusal(self.enforce),
+            ));
             if self.enforce {
                 return libc::EPERM;
             }
@@ -122,26 +134,9 @@ impl Answerer {
     }
 }
 
-/// The caller's fsuid, fsgid and groups, from /proc/PID/status.
-fn creds(pid: i32) -> Option<(u32, u32, Vec<u32>)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |k: &str| -> Vec<u32> {
-        s.lines()
-            .find_map(|l| l.strip_prefix(k))
-            .map(|v| {
-                v.split_whitespace()
-                    .filter_map(|n| n.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (uid, gid) = (field("Uid:"), field("Gid:"));
-    Some((*uid.get(3)?, *gid.get(3)?, field("Groups:")))
-}
-
 /// chmod as the caller (no capabilities) would be allowed to do it.
 fn perform(pid: i32, file: BorrowedFd<'_>, mode: u32) -> i32 {
-    let Some((fsuid, fsgid, groups)) = creds(pid) else {
+    let Some((fsuid, fsgid, groups)) = super::names::status_ids(pid) else {
         return libc::ESRCH;
     };
     let proc = format!("/proc/self/fd/{}", file.as_raw_fd());

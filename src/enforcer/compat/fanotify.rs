@@ -64,8 +64,12 @@ fn unescape(s: &str) -> String {
 }
 
 fn mounts(pid: i32) -> Result<Vec<Mount>, EnforceError> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
-        .map_err(|e| EnforceError::Setup(format!("reading the sandbox's mountinfo: {e}")))?;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).map_err(|source| {
+        EnforceError::Io {
+            what: format!("reading the sandbox's mountinfo (/proc/{pid}/mountinfo)"),
+            source,
+        }
+    })?;
     Ok(text
         .lines()
         .filter_map(|l| {
@@ -98,7 +102,10 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
             | InitFlags::FAN_UNLIMITED_MARKS,
         EventFFlags::O_RDONLY | EventFFlags::O_LARGEFILE | EventFFlags::O_CLOEXEC,
     )
-    .map_err(|e| EnforceError::Setup(format!("fanotify_init: {e}")))?;
+    .map_err(|source| EnforceError::Sys {
+        what: "fanotify_init",
+        source,
+    })?;
     let mounts = mounts(ctx.pid)?;
     let mut per_dev: HashMap<&str, usize> = HashMap::new();
     for m in &mounts {
@@ -147,7 +154,10 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
     let g = group.clone();
     let worker =
         super::worker::Worker::spawn(format!("fan-{}", ctx.id), move |w| answerer.run(&g, &w))
-            .map_err(|e| EnforceError::Setup(format!("spawning the answer thread: {e}")))?;
+            .map_err(|source| EnforceError::Io {
+                what: "spawning the answer thread".into(),
+                source,
+            })?;
     Ok(FileGuard {
         _worker: worker,
         group,
@@ -184,10 +194,15 @@ impl Answerer {
         let Some(fd) = ev.fd() else { return };
         let tid = ev.pid();
         let exec = ev.mask().contains(MaskFlags::FAN_OPEN_EXEC_PERM);
-        let path =
-            std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
-        let path = path.as_os_str().as_encoded_bytes();
-        let verdict = self.index.lookup(path);
+        let named = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok();
+        let path = named
+            .as_deref()
+            .map_or(UNNAMED, |p| p.as_os_str().as_encoded_bytes());
+        // No name (a path deeper than PATH_MAX): every pattern that could match applies.
+        let verdict = match named {
+            Some(_) => self.index.lookup(path),
+            None => self.index.unnamed(),
+        };
         let ident = if self.inodes.is_empty() {
             None
         } else {
@@ -224,11 +239,7 @@ impl Answerer {
         };
         let object = || String::from_utf8_lossy(path).into_owned();
         if let Some(origin) = denied {
-            let outcome = if enforce {
-                Outcome::Denied
-            } else {
-                Outcome::WouldDeny
-            };
+            let outcome = Outcome::refusal(enforce);
             (self.report)(Denial {
                 what: what(),
                 object: object(),
@@ -304,6 +315,9 @@ impl Answerer {
         !writable
     }
 }
+
+/// The object of a denial for a file whose path the kernel would not give.
+const UNNAMED: &[u8] = b"(a path too long to name)";
 
 fn under(path: &str, dir: &str) -> bool {
     dir == "/"

@@ -5,6 +5,8 @@
 pub mod chmod;
 pub mod fanotify;
 pub mod inodes;
+pub mod landlock_audit;
+pub mod names;
 pub mod opener;
 pub mod worker;
 
@@ -22,21 +24,30 @@ use crate::rules::RuleSet;
 pub struct Compat {
     maps: Arc<Maps>,
     _net: NetHooks,
+    /// None: the kernel has no unix-socket hooks (its unix rules are NOT ENFORCED).
+    unix: Option<crate::bpf::UnixHooks>,
+    /// Landlock's refusals, from audit records, as lines (where audit is on).
+    audit: Option<Arc<landlock_audit::Listener>>,
 }
 
 impl Compat {
     pub fn new(pin_dir: &Path, cgroup: &Path) -> Result<Compat, EnforceError> {
-        let maps = Arc::new(Maps::open(pin_dir).map_err(|e| EnforceError::Maps(e.to_string()))?);
+        let maps = Arc::new(Maps::open(pin_dir).map_err(EnforceError::Maps)?);
         // Entries pinned by a varmord that crashed belong to sandboxes its guard killed:
         // none may survive into a namespace that reuses their inode.
         match maps.purge_all() {
             Ok(0) => {}
             Ok(n) => log::warn!("removed {n} map entries left by an earlier varmord"),
-            Err(e) => return Err(EnforceError::Maps(e.to_string())),
+            Err(e) => return Err(EnforceError::Maps(e)),
         }
-        let net =
-            NetHooks::attach(pin_dir, cgroup).map_err(|e| EnforceError::Setup(e.to_string()))?;
-        Ok(Compat { maps, _net: net })
+        let net = NetHooks::attach(pin_dir, cgroup).map_err(EnforceError::Hooks)?;
+        let unix = crate::enforcer::unix::attach(pin_dir, cgroup);
+        Ok(Compat {
+            maps,
+            _net: net,
+            unix,
+            audit: landlock_audit::Listener::start(),
+        })
     }
 
     pub fn maps(&self) -> &Maps {
@@ -89,7 +100,7 @@ pub fn assess(rules: &RuleSet) -> Assessment {
             0 => format!("`{first}`"),
             n => format!("`{first}` and {n} more"),
         };
-        a.notes.push(format!("{label} {paths}: {kind} is enforced by Landlock on the directory that holds each path (stricter: the whole directory)"));
+        a.notes.push(format!("{label} {paths}: {kind} is enforced by Landlock on the paths themselves (wildcards expanded at launch) and, on the directories on the way to them, by varmord through the seccomp notification filter"));
     }
     for r in &rules.mount {
         if r.source.is_some()
@@ -113,6 +124,7 @@ pub fn assess(rules: &RuleSet) -> Assessment {
             .push("ptrace outside: enforced by Landlock's ptrace scoping".into());
     }
     a.notes.dedup();
+    crate::enforcer::unix::assess(rules, true, false, &mut a);
     a
 }
 
@@ -120,15 +132,25 @@ struct CompatConfinement {
     maps: Arc<Maps>,
     entries: Option<MapEntries>,
     files: Option<fanotify::FileGuard>,
+    _audit: Option<landlock_audit::Registration>,
 }
 
 impl Enforcer for Compat {
-    fn name(&self) -> &'static str {
-        "compat"
+    fn backend(&self) -> crate::proto::Backend {
+        crate::proto::Backend::Compat
+    }
+
+    fn hooks(&self) -> &'static [crate::enforcer::hooks::HookUse] {
+        crate::enforcer::hooks::with_unix(crate::proto::Backend::Compat, self.unix.is_some())
     }
 
     fn assess(&self, rules: &RuleSet) -> Assessment {
-        assess(rules)
+        let mut a = assess(rules);
+        crate::enforcer::unix::assess(rules, self.unix.is_some(), false, &mut a);
+        if self.unix.is_none() {
+            a.notes.retain(|n| !n.starts_with("unix:"));
+        }
+        a
     }
 
     fn confine(
@@ -139,9 +161,11 @@ impl Enforcer for Compat {
         let ns = u32::try_from(ctx.ns)
             .map_err(|_| EnforceError::Setup("namespace inode out of range".into()))?;
         let entries = encode(&ctx.rules, ns, ctx.id);
-        self.maps
-            .populate(&entries)
-            .map_err(|e| EnforceError::Maps(e.to_string()))?;
+        let audit = self
+            .audit
+            .as_ref()
+            .map(|l| l.register(ctx.pid, report.clone()));
+        self.maps.populate(&entries).map_err(EnforceError::Maps)?;
         let needs_files = ctx
             .rules
             .paths
@@ -164,6 +188,7 @@ impl Enforcer for Compat {
             maps: self.maps.clone(),
             entries: Some(entries),
             files,
+            _audit: audit,
         }))
     }
 }

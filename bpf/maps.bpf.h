@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* maps.h - the shared rule maps (layout: bpf/varmor.h), defined once for every object.
+/* maps.bpf.h - the shared rule maps (layout: bpf/varmor.h), defined once for every object.
  *
  * Every map is pinned by name (LIBBPF_PIN_BY_NAME): an object opened with a pin
  * root path reuses the maps already pinned there, or creates and pins them, so
@@ -20,6 +20,8 @@
 #define VARMOR_MAX_NET_ADDRS 65536
 #define VARMOR_MAX_NET_RULES 65536
 #define VARMOR_EVENTS_BYTES  (256 * 1024)
+#define VARMOR_MAX_DYN       65536
+#define VARMOR_MAX_DNS_ORIG  16384
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,6 +91,53 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } v_events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VARMOR_MAX_NS);
+	__type(key, __u32);
+	__type(value, struct varmor_dns);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v_dns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VARMOR_MAX_DYN);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct varmor_dyn_key);
+	__type(value, struct varmor_dyn_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v_net_dyn SEC(".maps");
+
+/* Keyed by socket cookie, not by namespace: it grants nothing (it only names the
+ * address a reply is shown from), and the oldest entries make room for new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VARMOR_MAX_DNS_ORIG);
+	__type(key, __u64);
+	__type(value, struct varmor_dns_orig);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v_dns_orig SEC(".maps");
+
+/* A zeroed event in v_events with the fields every kind has (the task's pid and comm
+ * included), or NULL when the ring is full: the caller adds its own fields and submits. */
+static __always_inline struct varmor_event *varmor_event_new(__u32 ns, __u32 kind, __u32 perms, __u32 rule,
+							      __u32 action)
+{
+	struct varmor_event *e = bpf_ringbuf_reserve(&v_events, sizeof(*e), 0);
+
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ns = ns;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->kind = kind;
+	e->perms = perms;
+	e->rule = rule;
+	e->action = action;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
 /* Kernel paths are at most 4096 bytes; the builder writes right-aligned into buf
  * and keeps VARMOR_NAME_SLACK spare bytes so every bounded copy stays inside. */
 #define VARMOR_BUF_LEN    4096
@@ -103,6 +152,17 @@ struct varmor_path_keybuf {
 	__u8 path[VARMOR_PATH_MAX];
 };
 
+/* The integers of one glob match (bpf/path.bpf.h varmor_glob_step), kept in the scratch
+ * map so that the verifier does not track them from one loop step to the next. */
+struct varmor_glob_run {
+	int plen, slen;
+	int px, sx;
+	int star_px, star_sx;
+	int gs_px, gs_sx;
+	int result; /* -1 running, 0 no match, 1 match */
+	int pad;
+};
+
 struct varmor_scratch {
 	struct varmor_path_keybuf fwd;  /* ns + first PATH_MAX bytes */
 	struct varmor_path_keybuf rev;  /* ns + last PATH_MAX bytes, reversed */
@@ -111,6 +171,7 @@ struct varmor_scratch {
 	__u32 trunc;                    /* the builder gave up: head unknown */
 	__u32 zero;                     /* never written: see varmor_opaque() */
 	struct varmor_event ev;         /* event being assembled */
+	struct varmor_glob_run glob;    /* the glob match running */
 	__u8 buf[VARMOR_BUF_LEN + VARMOR_NAME_SLACK];
 };
 

@@ -1,0 +1,224 @@
+//! Network allow lists (`network_default: deny` + `network_allow:`): connect and send only
+//! to what an entry names, by host name, wildcard domain or address/CIDR, with ports.
+//! Kernel side: bpf/net.bpf.c (the default deny, the DNS redirect, v_net_dyn); names are
+//! answered by varmord's resolver (src/daemon/resolver.rs), which writes the addresses it
+//! answered into the namespace's allow map for their TTL. Deny rules (`network:`) win.
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::net::{parse_addr, parse_ports, OneOrMany, Ports, RawPort};
+use crate::abi;
+
+/// Longest DNS name (RFC 1035), dots included, no trailing dot.
+pub const NAME_MAX: usize = 253;
+
+/// `network_default:` — `deny` turns on allow-list mode; `allow` (the default) leaves it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetDefault {
+    Allow,
+    Deny,
+}
+
+/// A host name (`registry.npmjs.org`) or every name below a domain (`*.pythonhosted.org`,
+/// which does not match `pythonhosted.org` itself). Lower case, no trailing dot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HostPattern {
+    wildcard: bool,
+    /// The name, or the domain after `*.`.
+    name: String,
+}
+
+impl HostPattern {
+    /// Does `name` (any case, trailing dot allowed) match?
+    pub fn matches(&self, name: &str) -> bool {
+        let n = name.strip_suffix('.').unwrap_or(name);
+        if self.wildcard {
+            n.len() > self.name.len() + 1
+                && n[n.len() - self.name.len()..].eq_ignore_ascii_case(&self.name)
+                && n.as_bytes()[n.len() - self.name.len() - 1] == b'.'
+        } else {
+            n.eq_ignore_ascii_case(&self.name)
+        }
+    }
+}
+
+impl std::fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.wildcard {
+            write!(f, "*.{}", self.name)
+        } else {
+            f.write_str(&self.name)
+        }
+    }
+}
+
+impl TryFrom<String> for HostPattern {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let (wildcard, rest) = match s.strip_prefix("*.") {
+            Some(r) => (true, r),
+            None => (false, s.as_str()),
+        };
+        let rest = rest.strip_suffix('.').unwrap_or(rest).to_ascii_lowercase();
+        if rest.is_empty() || rest.len() > NAME_MAX {
+            return Err(format!("`{s}`: a host name is 1-{NAME_MAX} characters"));
+        }
+        for label in rest.split('.') {
+            let ok = (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !label.starts_with('-')
+                && !label.ends_with('-');
+            if !ok {
+                return Err(format!(
+                    "`{s}`: not a host name (labels of 1-63 letters, digits, `-`, `_`; \
+                     a wildcard only as a leading `*.`, e.g. *.pythonhosted.org)"
+                ));
+            }
+        }
+        if !wildcard && rest.parse::<std::net::IpAddr>().is_ok() {
+            return Err(format!("`{s}`: an address; write it under `addresses:`"));
+        }
+        Ok(HostPattern {
+            wildcard,
+            name: rest,
+        })
+    }
+}
+
+impl From<HostPattern> for String {
+    fn from(h: HostPattern) -> String {
+        h.to_string()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    #[serde(default)]
+    hosts: Option<OneOrMany<String>>,
+    #[serde(default)]
+    addresses: Option<OneOrMany<String>>,
+    #[serde(default)]
+    ports: Option<OneOrMany<RawPort>>,
+}
+
+/// One `network_allow:` entry after its checks: at least one host or address.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawAllow")]
+pub struct AllowSpec {
+    pub hosts: Vec<HostPattern>,
+    pub addrs: Vec<IpNet>,
+    pub ports: Vec<Ports>,
+}
+
+impl TryFrom<RawAllow> for AllowSpec {
+    type Error = String;
+    fn try_from(r: RawAllow) -> Result<Self, String> {
+        let hosts = r
+            .hosts
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default()
+            .into_iter()
+            .map(HostPattern::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut addrs = Vec::new();
+        for a in r.addresses.map(OneOrMany::into_vec).unwrap_or_default() {
+            addrs.push(parse_addr(&a)?.ok_or_else(|| {
+                "`any` in an allow list allows everything; drop `network_default: deny` instead"
+                    .to_string()
+            })?);
+        }
+        if hosts.is_empty() && addrs.is_empty() {
+            return Err("an allow entry names `hosts:` or `addresses:` (or both)".into());
+        }
+        let ports = parse_ports(r.ports)?;
+        Ok(AllowSpec {
+            hosts,
+            addrs,
+            ports,
+        })
+    }
+}
+
+/// A compiled allow entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetAllow {
+    pub hosts: Vec<HostPattern>,
+    pub addrs: Vec<IpNet>,
+    /// Empty: any port.
+    pub ports: Vec<Ports>,
+    pub origin: u32,
+}
+
+/// Allow-list mode: `origin` is where `network_default: deny` was written (the rule a
+/// default denial names); `rules` every allow entry of every merged profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetAllowList {
+    pub origin: u32,
+    pub rules: Vec<NetAllow>,
+}
+
+impl NetAllowList {
+    /// The first entry whose host patterns match `name`.
+    pub fn allows_name(&self, name: &str) -> Option<&NetAllow> {
+        self.rules
+            .iter()
+            .find(|r| r.hosts.iter().any(|h| h.matches(name)))
+    }
+
+    /// The kernel's port ranges for an entry (nports, ranges).
+    pub fn port_ranges(r: &NetAllow) -> (u32, [abi::PortRange; abi::NET_PORTS]) {
+        let mut out = [abi::PortRange::default(); abi::NET_PORTS];
+        for (slot, p) in out.iter_mut().zip(&r.ports) {
+            *slot = abi::PortRange { lo: p.lo, hi: p.hi };
+        }
+        (r.ports.len().min(abi::NET_PORTS) as u32, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(s: &str) -> Result<HostPattern, String> {
+        HostPattern::try_from(s.to_string())
+    }
+
+    #[test]
+    fn host_patterns() {
+        let exact = h("Registry.NPMJS.org.").unwrap();
+        assert!(exact.matches("registry.npmjs.org"));
+        assert!(exact.matches("REGISTRY.npmjs.org."));
+        assert!(!exact.matches("xregistry.npmjs.org"));
+        assert!(!exact.matches("a.registry.npmjs.org"));
+        let w = h("*.pythonhosted.org").unwrap();
+        assert!(w.matches("files.pythonhosted.org"));
+        assert!(w.matches("a.b.pythonhosted.org"));
+        assert!(!w.matches("pythonhosted.org"));
+        assert!(!w.matches("evilpythonhosted.org"));
+        assert_eq!(w.to_string(), "*.pythonhosted.org");
+        for bad in ["", "*", "a..b", "-a.b", "a*.b", "*.*.b", "1.2.3.4", "a b"] {
+            assert!(h(bad).is_err(), "{bad}");
+        }
+        assert!(h(&"a.".repeat(130)).is_err());
+    }
+
+    #[test]
+    fn an_entry_needs_a_host_or_address() {
+        let e = serde_norway::from_str::<AllowSpec>("ports: [443]").unwrap_err();
+        assert!(e.to_string().contains("hosts"), "{e}");
+        let e = serde_norway::from_str::<AllowSpec>("addresses: any").unwrap_err();
+        assert!(e.to_string().contains("allows everything"), "{e}");
+        let ok: AllowSpec =
+            serde_norway::from_str("hosts: [a.example]\naddresses: 10.0.0.0/8\nports: 80-90")
+                .unwrap();
+        assert_eq!(ok.ports, vec![Ports { lo: 80, hi: 90 }]);
+    }
+}
