@@ -27,9 +27,9 @@ out=$root/target/matrix
 # name|kernel|lsm (empty: the kernel's default)|backend|auto must pick|tests|advisory tests
 enforcement="backend_choice confine_file confine_exec confine_net confine_dns confine_unix confine_chmod confine_seccomp confine_chroot confine_lsm flow hostile faults faults_state ps learn lifecycle escape_path escape_exec escape_net escape_unix escape_ns"
 seed="backend_choice confine_file confine_exec confine_net confine_dns confine_unix confine_chroot flow escape_path escape_exec escape_net escape_unix escape_ns"
-# The workload suite (npm, pip, cargo, make, git, Firefox: about 6 min under TCG) runs on
-# bpf-lsm in the 6.12 leg; VARMOR_MATRIX_WORKLOADS=0 leaves it out.
-[ "${VARMOR_MATRIX_WORKLOADS:-1}" = 1 ] && enforcement="workloads $enforcement"
+# The workload suites (npm, pip, cargo, make, git, Firefox, a coding agent: about 6 min
+# under TCG) run on bpf-lsm in the 6.12 leg; VARMOR_MATRIX_WORKLOADS=0 leaves them out.
+[ "${VARMOR_MATRIX_WORKLOADS:-1}" = 1 ] && enforcement="workloads workload_agent $enforcement"
 ubuntu_lsm="landlock,lockdown,yama,integrity,apparmor"
 # Advisory tests: a test not yet seen passing on a leg's kernel and backend goes here,
 # with the reason, until it has. None now: escape_unix on 6.1 (no cgroup connect_unix

@@ -127,6 +127,8 @@ fn the_required_profiles_exist() {
         "no-shell",
         "npm-install",
         "pip-install",
+        "git-forge",
+        "agent",
         "firefox",
         "build",
         "disable-write-etc",

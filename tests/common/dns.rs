@@ -25,6 +25,10 @@ pub const ZONE: &[(&str, &str)] = &[
     ("blocked.wild.varmor.test", "127.0.1.7"),
     ("short.wild.varmor.test", "127.0.1.8"),
     ("registry.varmor.test", "127.0.1.10"),
+    // Names the shipped `agent` profile allows (tests/workload_agent.rs): here they point
+    // at loopback listeners, so nothing leaves the machine.
+    ("api.anthropic.com", "127.0.1.20"),
+    ("github.com", "127.0.1.21"),
 ];
 
 /// The TTL of `name`'s records: 1 s for the expiry case, else 60 s.
