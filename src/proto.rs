@@ -12,7 +12,9 @@ use thiserror::Error;
 
 use crate::rules::RuleSet;
 
-pub const PROTO_VERSION: u32 = 2;
+/// Bumped whenever a request or the rule set changes shape, so that a varmor-run and a
+/// varmord of different releases say so instead of failing on an unknown field.
+pub const PROTO_VERSION: u32 = 3;
 /// Largest frame either side accepts (a 20,000-rule set is well under this).
 pub const MAX_FRAME: usize = 4 << 20;
 
@@ -125,6 +127,14 @@ pub enum ProtoError {
     TooLarge(usize),
     #[error("malformed message: {0}")]
     Malformed(#[source] serde_json::Error),
+    /// A request that does not parse but names another protocol version: it comes from a
+    /// varmor-run of another release (whose rule set this side may not know).
+    #[error("the request speaks protocol version {theirs}, this side speaks {PROTO_VERSION}")]
+    OtherVersion {
+        theirs: u32,
+        #[source]
+        parse: serde_json::Error,
+    },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -200,8 +210,26 @@ pub fn read_frame<T: DeserializeOwned>(
     }
     let mut body = vec![0u8; len];
     (&*sock).read_exact(&mut body).map_err(eof_is_closed)?;
-    let msg = serde_json::from_slice(&body).map_err(ProtoError::Malformed)?;
+    let msg = serde_json::from_slice(&body).map_err(|e| other_version(&body, e))?;
     Ok((msg, fds))
+}
+
+/// Just the version of a request (every request carries one; unknown fields ignored).
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: u32,
+}
+
+/// A message that does not parse: `OtherVersion` when it names a version not ours (a
+/// newer varmor-run's rule set has fields this varmord does not know), else `Malformed`.
+fn other_version(body: &[u8], parse: serde_json::Error) -> ProtoError {
+    match serde_json::from_slice::<VersionOnly>(body) {
+        Ok(v) if v.version != PROTO_VERSION => ProtoError::OtherVersion {
+            theirs: v.version,
+            parse,
+        },
+        _ => ProtoError::Malformed(parse),
+    }
 }
 
 fn eof_is_closed(e: std::io::Error) -> ProtoError {
@@ -248,13 +276,21 @@ mod tests {
             read_frame::<Request>(&b, 1),
             Err(ProtoError::Malformed(_))
         ));
-        let unknown = br#"{"type":"confine","version":1,"mnt_ns":1,"quiet":false,"extra":1}"#;
-        (&a).write_all(&(unknown.len() as u32).to_be_bytes())
-            .unwrap();
-        (&a).write_all(unknown).unwrap();
+        let send = |m: &[u8]| {
+            (&a).write_all(&(m.len() as u32).to_be_bytes()).unwrap();
+            (&a).write_all(m).unwrap();
+        };
+        // Our version with a field nobody knows: malformed.
+        send(format!(r#"{{"type":"list","version":{PROTO_VERSION},"extra":1}}"#).as_bytes());
         assert!(matches!(
             read_frame::<Request>(&b, 1),
             Err(ProtoError::Malformed(_))
+        ));
+        // Another version whose rule set has a field this one does not know: said so.
+        send(br#"{"type":"confine","version":99,"mnt_ns":1,"quiet":false,"extra":1}"#);
+        assert!(matches!(
+            read_frame::<Request>(&b, 1),
+            Err(ProtoError::OtherVersion { theirs: 99, .. })
         ));
         drop(a);
         assert!(matches!(

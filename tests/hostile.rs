@@ -89,6 +89,17 @@ fn refuses_forged_host_and_foreign_namespaces() {
     );
     // Bad version and unknown fields.
     assert!(ask(&d, &["unshare", "-m"], "{'type':'list','version':99}").contains("bad_version"));
+    // A newer varmor-run's request, with a field this varmord does not know: named as a
+    // version mismatch, not a malformed frame.
+    let newer = ask(
+        &d,
+        &["unshare", "-m"],
+        "{'type':'confine','version':99,'mnt_ns':1,'quiet':True,'rules':{'net_future':1}}",
+    );
+    assert!(
+        newer.contains("bad_version") && newer.contains("varmord is older than varmor-run"),
+        "{newer}"
+    );
     assert!(ask(
         &d,
         &["unshare", "-m"],

@@ -60,6 +60,9 @@ pub fn handle(shared: &Shared, sock: UnixStream) {
                 format!("no request within {}s", REQUEST_TIMEOUT.as_secs()),
             )
         }
+        Err(ProtoError::OtherVersion { theirs, .. }) => {
+            refuse(RefuseCode::BadVersion, version_mismatch(theirs))
+        }
         Err(e) => refuse(RefuseCode::BadFrame, e.to_string()),
     };
     if let Response::Refused { code, message } = &response {
@@ -101,11 +104,24 @@ fn respond(shared: &Shared, sock: &UnixStream, req: Request, stderr: Option<File
         }
         Request::List { version }
         | Request::Confine { version, .. }
-        | Request::AttachChmod { version, .. } => refuse(
-            RefuseCode::BadVersion,
-            format!("protocol version {version}; this varmord speaks {PROTO_VERSION}"),
-        ),
+        | Request::AttachChmod { version, .. } => {
+            refuse(RefuseCode::BadVersion, version_mismatch(version))
+        }
     }
+}
+
+/// The refusal of a request from a varmor-run of another release.
+fn version_mismatch(theirs: u32) -> String {
+    let (older, newer) = if theirs > PROTO_VERSION {
+        ("varmord", "varmor-run")
+    } else {
+        ("varmor-run", "varmord")
+    };
+    format!(
+        "varmor-run speaks protocol {theirs}, this varmord {PROTO_VERSION}: {older} is older than \
+         {newer} (two installations, or varmord not restarted after an upgrade); run both from \
+         one installation (`systemctl restart varmord` after installing)"
+    )
 }
 
 fn confine(
