@@ -20,6 +20,7 @@ const MAX_WIRE_NAME: usize = 255;
 pub const TYPE_A: u16 = 1;
 pub const TYPE_CNAME: u16 = 5;
 pub const TYPE_AAAA: u16 = 28;
+pub const TYPE_OPT: u16 = 41;
 pub const CLASS_IN: u16 = 1;
 pub const RCODE_FORMERR: u8 = 1;
 pub const RCODE_SERVFAIL: u8 = 2;
@@ -236,6 +237,34 @@ pub fn answer_addrs(m: &[u8], q: &Query) -> Result<Vec<(IpAddr, u32)>, WireError
         .filter(|(owner, _, _)| names.contains(owner))
         .filter_map(|(_, d, ttl)| d.ok().map(|a| (a, ttl)))
         .collect())
+}
+
+/// Cuts every record's TTL in `m` (a reply already checked by `answer_addrs`) to `max`,
+/// so that the sandbox asks again before the addresses it was given leave its allow map.
+/// The OPT pseudo-record (whose TTL field is flags) is left alone.
+pub fn clamp_ttls(m: &mut [u8], max: u32) -> Result<(), WireError> {
+    if m.len() < 12 || m.len() > MAX_MSG {
+        return Err(WireError::Size(m.len()));
+    }
+    let (_, mut off) = read_name(m, 12, true)?;
+    off += 4;
+    let records = [6, 8, 10]
+        .iter()
+        .map(|&at| u16_at(m, at).map(usize::from))
+        .sum::<Result<usize, _>>()?
+        .min(MAX_RECORDS * 3);
+    for _ in 0..records {
+        let (_, o) = read_name(m, off, true)?;
+        let (rtype, ttl, rdlen) = (u16_at(m, o)?, u32_at(m, o + 4)?, u16_at(m, o + 8)?);
+        if rtype != TYPE_OPT && ttl > max {
+            m[o + 4..o + 8].copy_from_slice(&max.to_be_bytes());
+        }
+        off = o + 10 + usize::from(rdlen);
+        if off > m.len() {
+            return Err(WireError::Truncated(o + 10));
+        }
+    }
+    Ok(())
 }
 
 /// `name` in wire form, uncompressed (labels are not checked: the test zone's builder).

@@ -101,3 +101,25 @@ fn compression_loops_and_forward_pointers_are_refused() {
     a.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4]);
     assert!(matches!(answer_addrs(&a, &p), Err(WireError::Name(_))));
 }
+
+#[test]
+fn ttls_are_cut_to_the_longest_the_allow_map_keeps() {
+    let (m, p) = q("www.example");
+    let recs = vec![
+        ("www.example".to_string(), TYPE_A, 86_400, vec![10, 0, 0, 1]),
+        ("www.example".to_string(), TYPE_A, 30, vec![10, 0, 0, 2]),
+    ];
+    let mut a = build_answer(&m, &p, &recs);
+    clamp_ttls(&mut a, 3600).unwrap();
+    assert_eq!(
+        answer_addrs(&a, &p).unwrap(),
+        vec![
+            ("10.0.0.1".parse().unwrap(), 3600),
+            ("10.0.0.2".parse().unwrap(), 30)
+        ]
+    );
+    for cut in 12..a.len() {
+        let mut short = a[..cut].to_vec();
+        let _ = clamp_ttls(&mut short, 1);
+    }
+}

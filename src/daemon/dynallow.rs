@@ -86,13 +86,11 @@ impl DynAllow {
         };
         if let Some(old) = d.get(&key) {
             v.expires = v.expires.max(old.expires);
-            // Two entries allowing other ports: the one written first keeps its ports
-            // unless it allows every port (never more ports than one entry names).
-            if old.nports == 0 || (nports != 0 && old.rule != rule) {
-                v.nports = old.nports;
-                v.ports = old.ports;
-                v.rule = old.rule;
-            }
+            // One address answered for two names: the ports of both; the first rule
+            // stays the one lines name.
+            (v.nports, v.ports) =
+                crate::profile::dns::merge_ports((old.nports, old.ports), (nports, ports));
+            v.rule = old.rule;
         } else if d.len() >= MAX_DYN {
             if let Some(victim) = d.iter().min_by_key(|(_, v)| v.expires).map(|(k, _)| *k) {
                 d.remove(&victim);

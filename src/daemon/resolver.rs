@@ -297,7 +297,7 @@ fn answer(ctx: &Ctx, msg: &[u8], from: SocketAddr, tcp: bool) -> Option<Vec<u8>>
             return dnswire::formerr(msg);
         }
     };
-    let Some(rule) = ctx.allow.allows_name(&q.name) else {
+    let Some((origin, (nports, ports))) = ctx.allow.allows_name(&q.name) else {
         let (outcome, how) = if ctx.complain {
             (Outcome::WouldDeny, "complain mode: resolved anyway")
         } else {
@@ -321,10 +321,8 @@ fn answer(ctx: &Ctx, msg: &[u8], from: SocketAddr, tcp: bool) -> Option<Vec<u8>>
         }
         return Some(dnswire::reply(msg, &q, dnswire::RCODE_REFUSED));
     };
-    let (nports, ports) = NetAllowList::port_ranges(rule);
-    let origin = rule.origin;
     let servfail = || Some(dnswire::reply(msg, &q, dnswire::RCODE_SERVFAIL));
-    let Some(reply) = ask_upstream(ctx.upstream, msg, &q) else {
+    let Some(mut reply) = ask_upstream(ctx.upstream, msg, &q) else {
         return servfail();
     };
     let Ok(addrs) = dnswire::answer_addrs(&reply, &q) else {
@@ -334,6 +332,10 @@ fn answer(ctx: &Ctx, msg: &[u8], from: SocketAddr, tcp: bool) -> Option<Vec<u8>>
         if !ctx.answered.allow(a, ttl, origin, nports, ports) {
             return servfail();
         }
+    }
+    // The sandbox may cache the answer no longer than its addresses stay allowed.
+    if dnswire::clamp_ttls(&mut reply, super::dynallow::MAX_TTL).is_err() {
+        return servfail();
     }
     Some(reply)
 }

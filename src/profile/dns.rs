@@ -166,21 +166,48 @@ pub struct NetAllowList {
 }
 
 impl NetAllowList {
-    /// The first entry whose host patterns match `name`.
-    pub fn allows_name(&self, name: &str) -> Option<&NetAllow> {
-        self.rules
+    /// The entries whose host patterns match `name`: the first one's origin (what lines
+    /// name) and the ports of them all (`merge_ports`). None: no entry names it.
+    pub fn allows_name(&self, name: &str) -> Option<(u32, PortRanges)> {
+        let mut hits = self
+            .rules
             .iter()
-            .find(|r| r.hosts.iter().any(|h| h.matches(name)))
+            .filter(|r| r.hosts.iter().any(|h| h.matches(name)));
+        let first = hits.next()?;
+        let ports = hits.fold(Self::port_ranges(first), |acc, r| {
+            merge_ports(acc, Self::port_ranges(r))
+        });
+        Some((first.origin, ports))
     }
 
     /// The kernel's port ranges for an entry (nports, ranges).
-    pub fn port_ranges(r: &NetAllow) -> (u32, [abi::PortRange; abi::NET_PORTS]) {
+    pub fn port_ranges(r: &NetAllow) -> PortRanges {
         let mut out = [abi::PortRange::default(); abi::NET_PORTS];
         for (slot, p) in out.iter_mut().zip(&r.ports) {
             *slot = abi::PortRange { lo: p.lo, hi: p.hi };
         }
         (r.ports.len().min(abi::NET_PORTS) as u32, out)
     }
+}
+
+/// An allow entry's ports as the kernel holds them: (count, ranges); count 0 is any port.
+pub type PortRanges = (u32, [abi::PortRange; abi::NET_PORTS]);
+
+/// The ports of two entries that allow one name or address: any port if either allows
+/// any, else both lists, each range once. Beyond `NET_PORTS` ranges the rest are left
+/// out (fewer ports than written, never more).
+pub fn merge_ports(a: PortRanges, b: PortRanges) -> PortRanges {
+    if a.0 == 0 || b.0 == 0 {
+        return (0, a.1);
+    }
+    let (mut n, mut out) = (a.0 as usize, a.1);
+    for r in &b.1[..b.0 as usize] {
+        if n < abi::NET_PORTS && !out[..n].iter().any(|o| o.lo == r.lo && o.hi == r.hi) {
+            out[n] = *r;
+            n += 1;
+        }
+    }
+    (n as u32, out)
 }
 
 #[cfg(test)]
@@ -208,6 +235,33 @@ mod tests {
             assert!(h(bad).is_err(), "{bad}");
         }
         assert!(h(&"a.".repeat(130)).is_err());
+    }
+
+    #[test]
+    fn a_name_two_entries_cover_gets_the_ports_of_both() {
+        let entry = |hosts: &str, ports: &[(u16, u16)], origin| NetAllow {
+            hosts: vec![h(hosts).unwrap()],
+            addrs: vec![],
+            ports: ports.iter().map(|&(lo, hi)| Ports { lo, hi }).collect(),
+            origin,
+        };
+        let list = NetAllowList {
+            origin: 0,
+            rules: vec![
+                entry("github.com", &[(443, 443)], 7),
+                entry("*.example", &[(80, 80)], 8),
+                entry("github.com", &[(22, 22), (443, 443)], 9),
+            ],
+        };
+        let (origin, (n, r)) = list.allows_name("GitHub.com").unwrap();
+        assert_eq!(origin, 7);
+        let got: Vec<_> = r[..n as usize].iter().map(|p| (p.lo, p.hi)).collect();
+        assert_eq!(got, vec![(443, 443), (22, 22)]);
+        assert_eq!(list.allows_name("a.example").unwrap().1 .0, 1);
+        assert!(list.allows_name("gitlab.com").is_none());
+        // Any port in one entry: any port.
+        let any = merge_ports((1, r), (0, [abi::PortRange::default(); abi::NET_PORTS]));
+        assert_eq!(any.0, 0);
     }
 
     #[test]
