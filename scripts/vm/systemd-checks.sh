@@ -58,6 +58,10 @@ info "LSMs: $(cat /sys/kernel/security/lsm)"
 # A Docker-built host has policy-rc.d refusing every service start (exit 101): not so on a
 # real Debian. The man-db trigger would index every man page under TCG for minutes.
 rm -f /usr/sbin/policy-rc.d /var/lib/man-db/auto-update
+# The host's own install (scripts/install.sh, run by demo.sh, puts varmord and varmor-run
+# in /usr/local) shows through this root, and /usr/local comes first in root's PATH: in
+# the guest's overlay only the package's binaries are left.
+rm -f /usr/local/bin/varmor-run /usr/local/bin/varmord /usr/local/sbin/varmord
 mounts >/tmp/mounts.before
 ls -A /sys/fs/bpf >/tmp/bpffs.before
 bpf_progs >/tmp/progs.before
