@@ -101,12 +101,19 @@ pub fn apply(plan: &Plan, names: bool) -> Result<LandlockReport, LaunchError> {
         plan.handled
     };
     // Signals stay inside the domain too (Landlock ABI 6; dropped on older kernels): the
-    // sandbox cannot kill varmord, its guard or anything else outside. Refusals are logged
-    // after execve too (ABI 7 audit records, where audit is on).
+    // sandbox cannot kill varmord, its guard or anything else outside. So do abstract
+    // sockets where the rules deny every one outside (a second hold besides the cgroup
+    // connect_unix hook). Refusals are logged after execve too (ABI 7 audit records,
+    // where audit is on).
+    let scope = if plan.scope_abstract {
+        Scope::Signal | Scope::AbstractUnixSocket
+    } else {
+        BitFlags::from(Scope::Signal)
+    };
     let mut rs = Ruleset::default()
         .handle_access(handled)
         .map_err(lerr)?
-        .scope(Scope::Signal)
+        .scope(scope)
         .map_err(lerr)?
         .create()
         .map_err(lerr)?

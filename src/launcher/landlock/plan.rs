@@ -33,13 +33,19 @@ pub struct Plan {
     pub chain: BTreeMap<PathBuf, BitFlags<AccessFs>>,
     /// Protected root -> the rights withheld at and below it (lookups by ancestor).
     roots: HashMap<PathBuf, BitFlags<AccessFs>>,
+    /// Connecting to every abstract socket outside is denied (no-host-ipc's `@**`, no
+    /// abstract allow): Landlock's abstract-socket scoping (ABI 6) holds that too.
+    pub scope_abstract: bool,
 }
 
 impl Plan {
     /// The plan for `rules` as the filesystem under `fsroot` ("/" in the launcher,
     /// /proc/PID/root in varmord) is now.
     pub fn new(rules: &RuleSet, carry: Carry, fsroot: &Path) -> Plan {
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            scope_abstract: denies_every_abstract_connect(rules),
+            ..Plan::default()
+        };
         let mut wild: Vec<(PathBuf, BitFlags<AccessFs>)> = Vec::new();
         if carry == Carry::Rules {
             for r in rules.paths.iter().filter(|r| r.action == Action::Deny) {
@@ -164,4 +170,24 @@ impl Plan {
         }
         out
     }
+}
+
+/// Does `rules` (enforced, not complain mode) deny connecting to every abstract socket,
+/// with no abstract name allowed? Then scoping them to the sandbox is no stricter than
+/// the rules: it refuses the same outside sockets (and leaves the sandbox's own usable).
+fn denies_every_abstract_connect(rules: &RuleSet) -> bool {
+    use crate::profile::unix::UnixAction;
+    let all = |r: &crate::profile::unix::UnixRule| {
+        r.abstract_names.iter().any(|p| p.0.as_str() == "@**")
+            && r.dirs & crate::abi::UNIX_CONNECT != 0
+    };
+    rules.mode == crate::rules::Mode::Enforce
+        && rules
+            .unix
+            .iter()
+            .any(|r| r.action == UnixAction::Deny && all(r))
+        && !rules
+            .unix
+            .iter()
+            .any(|r| r.action == UnixAction::Allow && !r.abstract_names.is_empty())
 }

@@ -149,3 +149,19 @@ fn truncate_stays_with_fanotify_when_writes_are_denied() {
     assert!(!rights_for(abi::MAY_WRITE | abi::MAY_TRUNCATE).contains(AccessFs::Truncate));
     assert!(rights_for(abi::MAY_TRUNCATE).contains(AccessFs::Truncate));
 }
+
+#[test]
+fn abstract_sockets_are_scoped_only_when_every_one_is_denied() {
+    let all = "description: t\nunix:\n  - deny: [connect, send]\n    abstract: [\"@**\"]\n";
+    let root = Path::new("/");
+    assert!(Plan::new(&rules(all), Carry::AntiEscape, root).scope_abstract);
+    assert!(Plan::new(&rules(all), Carry::Rules, root).scope_abstract);
+    let some = "description: t\nunix:\n  - deny: connect\n    abstract: [\"@dbus-*\"]\n";
+    assert!(!Plan::new(&rules(some), Carry::Rules, root).scope_abstract);
+    let allowed = format!("{all}  - allow: connect\n    abstract: [\"@/tmp/.X11-unix/*\"]\n");
+    assert!(!Plan::new(&rules(&allowed), Carry::Rules, root).scope_abstract);
+    let mut complain = rules(all);
+    complain.mode = crate::rules::Mode::Complain;
+    assert!(!Plan::new(&complain, Carry::Rules, root).scope_abstract);
+    assert!(!Plan::new(&rules("description: t\n"), Carry::Rules, root).scope_abstract);
+}
