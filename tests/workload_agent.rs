@@ -108,6 +108,9 @@ fn an_agent_session_in_a_project_under_the_agent_profile() {
     ] {
         assert_line(what, &o, &line);
     }
+    // The network refusals name the profile the user ran, which says `network_default:
+    // deny` itself (so does its include git-forge).
+    assert_line("connect", &o, "profile agent, rule network default deny");
 
     // Outside: the same key, ~/.bashrc and address (names would leave the machine).
     let outside = format!(

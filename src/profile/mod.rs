@@ -244,7 +244,7 @@ fn merge(
 const PENDING: u32 = u32::MAX;
 
 /// `network_default: deny` and `network_allow:`: a deny in any merged profile turns
-/// allow-list mode on (the first one is the origin default denials name); allow entries
+/// allow-list mode on (the last one merged is the origin default denials name); allow entries
 /// of every merged profile add up (an include may hold only allow entries, such as a list
 /// of forge hosts). Allow entries with no deny anywhere are refused by `check_allow_list`.
 fn add_allow_list(pf: &ProfileFile, rs: &mut RuleSet) {
@@ -256,9 +256,9 @@ fn add_allow_list(pf: &ProfileFile, rs: &mut RuleSet) {
             .position(|l| l.starts_with(&format!("{key}:")))
             .map_or(1, |n| n + 1) as u32
     };
-    if raw.network_default == Some(dns::NetDefault::Deny)
-        && rs.net_allow.as_ref().is_none_or(|l| l.origin == PENDING)
-    {
+    // The last profile merged that says it names default denials: the one the user
+    // named when it says so itself (it is merged after its includes).
+    if raw.network_default == Some(dns::NetDefault::Deny) {
         rs.origins.push(Origin {
             profile: pf.name.clone(),
             file: file.clone(),
