@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use crate::abi;
 use crate::profile::caps::CapSet;
-use crate::profile::dns::NetAllowList;
+use crate::profile::dns::{Answering, NetAllowList};
 use crate::profile::file::{Access, Action, PathRule};
 use crate::profile::mount::{MountRule, MOUNT_ALL};
 use crate::profile::net::NetRule;
@@ -250,6 +250,11 @@ impl RuleSet {
                 || r.addrs.iter().any(|x| *x != x.trunc())
         }) {
             return Err(RuleSetError::Invalid("a bad network allow entry".into()));
+        }
+        if a.answering == Answering::Every && self.mode != Mode::Complain {
+            return Err(RuleSetError::Invalid(
+                "answering every name is for learning runs, which are in complain mode".into(),
+            ));
         }
         Ok(())
     }

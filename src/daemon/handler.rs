@@ -119,6 +119,12 @@ fn confine(
     if let Err(e) = rules.validate() {
         return refuse(RefuseCode::BadRules, e.to_string());
     }
+    if learning_resolver(&rules) && !style.learn {
+        return refuse(
+            RefuseCode::BadRules,
+            "answering every name is for learning runs (varmor-run --learn) only",
+        );
+    }
     if claimed_ns != peer.mnt_ns {
         return refuse(
             RefuseCode::NotYourNamespace,
@@ -216,6 +222,14 @@ fn report_for(sink: &Arc<Sink>) -> Report {
     Arc::new(move |d| sink.emit(d))
 }
 
+/// A learning run's rules: its resolver answers every name (src/profile/dns.rs).
+fn learning_resolver(rules: &RuleSet) -> bool {
+    rules
+        .net_allow
+        .as_ref()
+        .is_some_and(|a| a.answering == crate::profile::dns::Answering::Every)
+}
+
 /// Allow-list mode: the sandbox's resolver, registered in v_dns before the launcher is
 /// answered (so the target's first query already reaches it).
 fn start_resolver(
@@ -227,6 +241,12 @@ fn start_resolver(
     let Some(allow) = &ctx.rules.net_allow else {
         return Ok(None);
     };
+    if shared.dns_upstream.is_none() && learning_resolver(&ctx.rules) {
+        // Its static entry allows every address: DNS simply goes where it is sent (and
+        // is audited there), and the draft learns no names.
+        log::warn!("learning run without an upstream DNS server: names are not learnt");
+        return Ok(None);
+    }
     let upstream = shared.dns_upstream.ok_or_else(|| {
         "network_default: deny needs an upstream DNS server: /etc/resolv.conf names none \
          (start varmord with --dns-upstream ADDR:PORT)"

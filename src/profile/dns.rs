@@ -156,6 +156,20 @@ pub struct NetAllow {
     pub origin: u32,
 }
 
+/// Which names a sandbox's resolver answers. Set by the launcher, honoured by varmord's
+/// resolver; no profile field sets it (a profile only ever gives `Listed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answering {
+    /// The names the entries name; any other is REFUSED (resolved, with a line, in
+    /// complain mode).
+    #[default]
+    Listed,
+    /// A learning run (`varmor-run --learn`, complain mode only, checked by varmord):
+    /// every name is answered and its addresses allowed, each answer an audit line.
+    Every,
+}
+
 /// Allow-list mode: `origin` is where `network_default: deny` was written (the rule a
 /// default denial names); `rules` every allow entry of every merged profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +177,8 @@ pub struct NetAllow {
 pub struct NetAllowList {
     pub origin: u32,
     pub rules: Vec<NetAllow>,
+    #[serde(default)]
+    pub answering: Answering,
 }
 
 impl NetAllowList {
