@@ -251,7 +251,7 @@ impl RuleSet {
         }) {
             return Err(RuleSetError::Invalid("a bad network allow entry".into()));
         }
-        if a.answering == Answering::Every && self.mode != Mode::Complain {
+        if self.answers_every_name() && self.mode != Mode::Complain {
             return Err(RuleSetError::Invalid(
                 "answering every name is for learning runs, which are in complain mode".into(),
             ));
@@ -304,6 +304,13 @@ impl RuleSet {
             ));
         }
         Ok(())
+    }
+
+    /// A learning run's rules: the sandbox's resolver answers every name.
+    pub fn answers_every_name(&self) -> bool {
+        self.net_allow
+            .as_ref()
+            .is_some_and(|a| a.answering == Answering::Every)
     }
 
     pub fn origin(&self, idx: u32) -> Option<&Origin> {

@@ -119,7 +119,7 @@ fn confine(
     if let Err(e) = rules.validate() {
         return refuse(RefuseCode::BadRules, e.to_string());
     }
-    if learning_resolver(&rules) && !style.learn {
+    if rules.answers_every_name() && !style.learn {
         return refuse(
             RefuseCode::BadRules,
             "answering every name is for learning runs (varmor-run --learn) only",
@@ -222,14 +222,6 @@ fn report_for(sink: &Arc<Sink>) -> Report {
     Arc::new(move |d| sink.emit(d))
 }
 
-/// A learning run's rules: its resolver answers every name (src/profile/dns.rs).
-fn learning_resolver(rules: &RuleSet) -> bool {
-    rules
-        .net_allow
-        .as_ref()
-        .is_some_and(|a| a.answering == crate::profile::dns::Answering::Every)
-}
-
 /// Allow-list mode: the sandbox's resolver, registered in v_dns before the launcher is
 /// answered (so the target's first query already reaches it).
 fn start_resolver(
@@ -241,7 +233,7 @@ fn start_resolver(
     let Some(allow) = &ctx.rules.net_allow else {
         return Ok(None);
     };
-    if shared.dns_upstream.is_none() && learning_resolver(&ctx.rules) {
+    if shared.dns_upstream.is_none() && ctx.rules.answers_every_name() {
         // Its static entry allows every address: DNS simply goes where it is sent (and
         // is audited there), and the draft learns no names.
         log::warn!("learning run without an upstream DNS server: names are not learnt");

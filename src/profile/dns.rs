@@ -170,6 +170,12 @@ pub enum Answering {
     Every,
 }
 
+impl Answering {
+    fn is_listed(&self) -> bool {
+        *self == Answering::Listed
+    }
+}
+
 /// Allow-list mode: `origin` is where `network_default: deny` was written (the rule a
 /// default denial names); `rules` every allow entry of every merged profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +183,8 @@ pub enum Answering {
 pub struct NetAllowList {
     pub origin: u32,
     pub rules: Vec<NetAllow>,
-    #[serde(default)]
+    /// Sent only when not `Listed`, so a launcher's ordinary rule sets read as before.
+    #[serde(default, skip_serializing_if = "Answering::is_listed")]
     pub answering: Answering,
 }
 
@@ -224,6 +231,33 @@ mod tests {
             assert!(h(bad).is_err(), "{bad}");
         }
         assert!(h(&"a.".repeat(130)).is_err());
+    }
+
+    #[test]
+    fn answering_every_name_is_only_for_complain_mode() {
+        use crate::rules::{Mode, Origin, RuleSet};
+        let mut rs = RuleSet::empty("learn(-)");
+        rs.origins.push(Origin {
+            profile: "learn(-)".into(),
+            file: "/t/learn.yaml".into(),
+            line: 1,
+            label: "network default deny".into(),
+        });
+        rs.net_allow = Some(NetAllowList {
+            origin: 0,
+            rules: vec![],
+            answering: Answering::Every,
+        });
+        let e = rs.validate().unwrap_err();
+        assert!(e.to_string().contains("learning runs"), "{e}");
+        rs.mode = Mode::Complain;
+        rs.validate().unwrap();
+        // A rule set from before the field (or any profile) answers the listed names.
+        let json = serde_json::to_string(&rs)
+            .unwrap()
+            .replace(",\"answering\":\"every\"", "");
+        let back: RuleSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.net_allow.unwrap().answering, Answering::Listed);
     }
 
     #[test]

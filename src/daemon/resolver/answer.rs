@@ -2,7 +2,8 @@
 //! an allow entry names is asked upstream and its addresses allowed before the reply is
 //! relayed; another is REFUSED with a denial line (complain mode: resolved, with one); in
 //! a learning run (`Answering::Every`) every name is answered like a named one, and each
-//! answer is an audit line `resolve NAME (A ADDR, ...)` that `varmor-run --learn` reads.
+//! answer giving addresses is an audit line `resolve NAME (A ADDR, ...)` (read by
+//! `varmor-run --learn`).
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
