@@ -124,8 +124,14 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, __u32 dir, int v6)
 	varmor_net_lookup2(&key, ns, dir, port, &v, &allow);
 	def = nsv->net_default_rule;
 	if (v.deny_rule == VARMOR_NO_RULE && def != VARMOR_NO_RULE && dir != VARMOR_NET_BIND) {
-		if (port == VARMOR_DNS_PORT && redirect_dns(ctx, ns, &key, v6))
+		if (port == VARMOR_DNS_PORT && redirect_dns(ctx, ns, &key, v6)) {
+			/* An audit rule still sees where the program sent its DNS (key is
+			 * the address before the rewrite): a learning run's draft keeps it. */
+			if (v.audit_rule != VARMOR_NO_RULE)
+				emit(ns, dir, v.audit_rule, VARMOR_ACTION_AUDIT, &key, port,
+				     v6 ? AF_INET6 : AF_INET);
 			return 1;
+		}
 		if (allow == VARMOR_NO_RULE && dyn_allow(ns, &key, port) == VARMOR_NO_RULE)
 			v.deny_rule = def;
 	}

@@ -4,7 +4,7 @@ complete -c varmor-run -l shell-init -d 'Print shell functions that run each pro
 zsh\t''
 fish\t''"
 complete -c varmor-run -l desktop -d 'Manage per-user .desktop overrides that start APP confined: `install APP`, `remove APP`, `list`. The profile is --profile, else one named like APP, else one whose `wraps:` lists APP' -r
-complete -c varmor-run -l learn -d 'Run CMD with every access audited, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT' -r -F
+complete -c varmor-run -l learn -d 'Run CMD with every access audited and every name it resolves recorded, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT: the peers it reached by name become allow entries for those names' -r -F
 complete -c varmor-run -l socket -d 'varmord\'s socket' -r -F
 complete -c varmor-run -l seccomp -d 'Also apply this Docker/OCI seccomp JSON profile' -r -F
 complete -c varmor-run -l format -d 'Output format for --check, --list and --ps' -r -f -a "text\t''

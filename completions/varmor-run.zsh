@@ -20,7 +20,7 @@ _varmor-run() {
 '(-p --profile)--check=[Validate a profile and print its compiled rules; exit 0 when it is valid]:NAME|PATH:_default' \
 '(-p --profile)--shell-init=[Print shell functions that run each profile'\''s \`wraps\:\` commands confined, for this shell (e.g. \`eval "\$(varmor-run --shell-init bash)"\`)]:SHELL:(bash zsh fish)' \
 '*--desktop=[Manage per-user .desktop overrides that start APP confined\: \`install APP\`, \`remove APP\`, \`list\`. The profile is --profile, else one named like APP, else one whose \`wraps\:\` lists APP]:ACTION:_default' \
-'--learn=[Run CMD with every access audited, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT]:OUT.yaml:_files' \
+'--learn=[Run CMD with every access audited and every name it resolves recorded, nothing denied (on top of --profile, if given), and write a profile draft of what it did to OUT\: the peers it reached by name become allow entries for those names]:OUT.yaml:_files' \
 '--socket=[varmord'\''s socket]:PATH:_files' \
 '--seccomp=[Also apply this Docker/OCI seccomp JSON profile]:FILE:_files' \
 '--format=[Output format for --check, --list and --ps]:FORMAT:(text json)' \

@@ -98,8 +98,9 @@ pub struct RunMode {
     #[arg(long, num_args = 1..=2, value_names = ["ACTION", "APP"])]
     pub desktop: Option<Vec<String>>,
 
-    /// Run CMD with every access audited, nothing denied (on top of --profile, if given),
-    /// and write a profile draft of what it did to OUT.
+    /// Run CMD with every access audited and every name it resolves recorded, nothing
+    /// denied (on top of --profile, if given), and write a profile draft of what it did to
+    /// OUT: the peers it reached by name become allow entries for those names.
     #[arg(long, value_name = "OUT.yaml")]
     pub learn: Option<PathBuf>,
 }

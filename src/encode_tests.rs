@@ -102,6 +102,7 @@ fn allow_lists_add_allow_rules_after_the_deny_rules_and_set_the_default() {
     rs.net.push(nrule(&["10.1.0.0/16"], &[], Action::Deny, 0));
     rs.net_allow = Some(NetAllowList {
         origin: 1,
+        answering: Default::default(),
         rules: vec![
             // Names only: nothing in the kernel until varmord answers them.
             NetAllow {

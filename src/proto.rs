@@ -31,7 +31,8 @@ pub enum Request {
         /// Send no denial lines to the passed stderr fd.
         quiet: bool,
         /// A learning run (`varmor-run --learn`): every distinct line reaches the passed fd,
-        /// unthrottled and deduplicated, and none goes to varmord's log.
+        /// unthrottled and deduplicated, and none goes to varmord's log. Only its rules may
+        /// have the resolver answer every name (`Answering::Every`, src/profile/dns.rs).
         #[serde(default)]
         learn: bool,
         /// The passed fd is a terminal that wants colour (the launcher checked NO_COLOR).

@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use crate::abi;
 use crate::profile::caps::CapSet;
-use crate::profile::dns::NetAllowList;
+use crate::profile::dns::{Answering, NetAllowList};
 use crate::profile::file::{Access, Action, PathRule};
 use crate::profile::mount::{MountRule, MOUNT_ALL};
 use crate::profile::net::NetRule;
@@ -251,6 +251,11 @@ impl RuleSet {
         }) {
             return Err(RuleSetError::Invalid("a bad network allow entry".into()));
         }
+        if self.answers_every_name() && self.mode != Mode::Complain {
+            return Err(RuleSetError::Invalid(
+                "answering every name is for learning runs, which are in complain mode".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -299,6 +304,13 @@ impl RuleSet {
             ));
         }
         Ok(())
+    }
+
+    /// A learning run's rules: the sandbox's resolver answers every name.
+    pub fn answers_every_name(&self) -> bool {
+        self.net_allow
+            .as_ref()
+            .is_some_and(|a| a.answering == Answering::Every)
     }
 
     pub fn origin(&self, idx: u32) -> Option<&Origin> {

@@ -1,12 +1,20 @@
 //! `varmor-run --learn` on a real workload (a shell script that reads, writes, execs and
 //! connects on loopback), as the unprivileged user: the exit code passes through, the draft
 //! passes --check, names what the run did, lets the same workload run again, and denies
-//! what the run never did. Code: src/launcher/learn.rs, src/launcher/learn_draft.rs.
+//! what the run never did. And a run that resolves a name (tests/common/dns.rs's zone,
+//! `varmord --dns-upstream`) and connects to it gets a draft allowing that name, by name.
+//! Code: src/launcher/learn.rs, learn_draft.rs, learn_allow.rs, src/daemon/resolver/.
 
 mod common;
 
+#[path = "common/dns.rs"]
+#[allow(dead_code)]
+mod dns;
+
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use common::*;
 
@@ -108,4 +116,60 @@ fn learn_writes_nothing_when_the_command_cannot_run() {
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
     assert!(stderr(&o).contains("no draft written"), "{}", stderr(&o));
     assert!(!out.exists());
+}
+
+/// The learning run resolves allowed.varmor.test (glibc, through the host's nameserver,
+/// which the sandbox's DNS redirect sends to varmord's resolver) and connects to it: the
+/// draft allows that name on that port in allow-list mode, passes --check, runs the same
+/// command, and refuses a connect to another loopback address with a line.
+#[test]
+fn learn_allows_the_names_a_run_resolved() {
+    let Some(()) = need_root("learn_allows_the_names_a_run_resolved") else {
+        return;
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (zone, server) = dns::zone_server(stop.clone());
+    let named = dns::Listener::on("127.0.1.1");
+    let other = dns::Listener::on("127.0.1.3");
+    let port = named.0.local_addr().unwrap().port();
+    let d = Daemon::start_with(&["--dns-upstream", &zone.to_string()]);
+    let by_name = format!(
+        "import socket,sys; a=socket.gethostbyname('allowed.varmor.test'); \
+         s=socket.socket(); sys.exit(s.connect_ex((a, {port})))"
+    );
+    let out = d.dir.path().join("names.yaml");
+    let out_s = out.display().to_string();
+    let o = d.run(&["--learn", &out_s, "--", "python3", "-c", &by_name]);
+    assert_eq!(o.status.code(), Some(0), "learning run: {}", stderr(&o));
+    let draft = std::fs::read_to_string(&out).expect("draft written");
+    for want in [
+        "#   resolve allowed.varmor.test (127.0.1.1)\n".to_string(),
+        "\nnetwork_default: deny\nnetwork_allow:\n".to_string(),
+        format!("  - hosts: [allowed.varmor.test]\n    ports: [{port}]\n"),
+    ] {
+        assert!(draft.contains(&want), "draft lacks `{want}`:\n{draft}");
+    }
+    assert!(!draft.contains("addresses: [\"127.0.1.1\"]"), "{draft}");
+    let check = d.run(&["--check", &out_s]);
+    assert!(check.status.success(), "--check: {}", stderr(&check));
+
+    let o = d.run(&["--profile", &out_s, "--", "python3", "-c", &by_name]);
+    assert_eq!(o.status.code(), Some(0), "under the draft: {}", stderr(&o));
+    let elsewhere = format!(
+        "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.1.3', {})))",
+        other.0.local_addr().unwrap().port()
+    );
+    let o = d.run(&["--profile", &out_s, "--", "python3", "-c", &elsewhere]);
+    assert_eq!(o.status.code(), Some(libc::EPERM), "{}", stderr(&o));
+    let want = format!("denied connect {}", other.at());
+    assert!(
+        stderr(&o)
+            .lines()
+            .any(|l| l.contains(&want) && l.contains("rule network default deny")),
+        "no line `{want}`: {}",
+        stderr(&o)
+    );
+    drop(d);
+    stop.store(true, Ordering::SeqCst);
+    server.join().unwrap();
 }

@@ -135,6 +135,12 @@ fn confine(
     if let Err(e) = rules.validate() {
         return refuse(RefuseCode::BadRules, e.to_string());
     }
+    if rules.answers_every_name() && !style.learn {
+        return refuse(
+            RefuseCode::BadRules,
+            "answering every name is for learning runs (varmor-run --learn) only",
+        );
+    }
     if claimed_ns != peer.mnt_ns {
         return refuse(
             RefuseCode::NotYourNamespace,
@@ -243,6 +249,12 @@ fn start_resolver(
     let Some(allow) = &ctx.rules.net_allow else {
         return Ok(None);
     };
+    if shared.dns_upstream.is_none() && ctx.rules.answers_every_name() {
+        // Its static entry allows every address: DNS simply goes where it is sent (and
+        // is audited there), and the draft learns no names.
+        log::warn!("learning run without an upstream DNS server: names are not learnt");
+        return Ok(None);
+    }
     let upstream = shared.dns_upstream.ok_or_else(|| {
         "network_default: deny needs an upstream DNS server: /etc/resolv.conf names none \
          (start varmord with --dns-upstream ADDR:PORT)"

@@ -2,11 +2,13 @@
 //! a UDP socket and a TCP listener on 127.0.0.1 (and [::1]) whose port names the sandbox
 //! in v_dns. A name no
 //! `network_allow:` entry names is answered REFUSED (policy, not "no such name": nothing
-//! caches it) with a denial line; an allowed one is asked upstream, and the A/AAAA
+//! caches it) with a denial line; an allowed one (in a learning run, `Answering::Every`,
+//! every one, each answer an audit line) is asked upstream, and the A/AAAA
 //! addresses of the answer are written into v_net_dyn for their TTL plus a grace period
 //! **before** the answer is relayed, so the connect that follows finds them
 //! (src/daemon/dynallow.rs). The queries come from the sandbox:
-//! src/dnswire.rs reads them within bounds, and a query is answered within `UPSTREAM_WAIT`.
+//! src/dnswire.rs reads them within bounds, and a query is answered within `UPSTREAM_WAIT`
+//! (resolver/answer.rs).
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
@@ -21,9 +23,12 @@ use thiserror::Error;
 
 use super::dynallow::{monotonic_ns, DynAllow};
 use crate::abi::{self, Pod};
-use crate::dnswire::{self, Query};
-use crate::enforcer::{Denial, Outcome, Report};
+use crate::dnswire;
+use crate::enforcer::Report;
 use crate::profile::dns::NetAllowList;
+
+mod answer;
+use answer::answer;
 
 /// Added to every TTL by default (`varmord --dns-grace`): connections that start just
 /// after the answer expires still work.
@@ -286,79 +291,4 @@ fn serve(ctx: &Ctx, sock: &UdpSocket, stop: &AtomicBool) {
         }
     }
     ctx.answered.sweep(u64::MAX);
-}
-
-/// The reply to one message from the sandbox (None: not even a header to answer).
-fn answer(ctx: &Ctx, msg: &[u8], from: SocketAddr, tcp: bool) -> Option<Vec<u8>> {
-    let q = match dnswire::parse_query(msg) {
-        Ok(q) => q,
-        Err(e) => {
-            log::debug!("sandbox ns {}: unreadable DNS query: {e}", ctx.ns);
-            return dnswire::formerr(msg);
-        }
-    };
-    let Some((origin, (nports, ports))) = ctx.allow.allows_name(&q.name) else {
-        let (outcome, how) = if ctx.complain {
-            (Outcome::WouldDeny, "complain mode: resolved anyway")
-        } else {
-            (Outcome::Denied, "answered REFUSED")
-        };
-        let (pid, comm) = super::sockowner::owner(&ctx.cgroup, from.port(), tcp, from.is_ipv6())
-            .unwrap_or((0, "?".into()));
-        (ctx.report)(Denial {
-            what: "resolve".into(),
-            object: format!("{} ({how}: no network_allow entry names it)", q.name),
-            pid,
-            comm,
-            origin: Some(ctx.allow.origin),
-            outcome,
-        });
-        if ctx.complain {
-            return Some(
-                ask_upstream(ctx.upstream, msg, &q)
-                    .unwrap_or_else(|| dnswire::reply(msg, &q, dnswire::RCODE_SERVFAIL)),
-            );
-        }
-        return Some(dnswire::reply(msg, &q, dnswire::RCODE_REFUSED));
-    };
-    let servfail = || Some(dnswire::reply(msg, &q, dnswire::RCODE_SERVFAIL));
-    let Some(mut reply) = ask_upstream(ctx.upstream, msg, &q) else {
-        return servfail();
-    };
-    let Ok(addrs) = dnswire::answer_addrs(&reply, &q) else {
-        return servfail();
-    };
-    for (a, ttl) in addrs {
-        if !ctx.answered.allow(a, ttl, origin, nports, ports) {
-            return servfail();
-        }
-    }
-    // The sandbox may cache the answer no longer than its addresses stay allowed.
-    if dnswire::clamp_ttls(&mut reply, super::dynallow::MAX_TTL).is_err() {
-        return servfail();
-    }
-    Some(reply)
-}
-
-/// Sends the query upstream and waits for the reply with its id and question.
-fn ask_upstream(upstream: SocketAddr, msg: &[u8], q: &Query) -> Option<Vec<u8>> {
-    let local = if upstream.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    };
-    let s = UdpSocket::bind(local).ok()?;
-    s.connect(upstream).ok()?;
-    s.send(msg).ok()?;
-    let deadline = std::time::Instant::now() + UPSTREAM_WAIT;
-    let mut buf = vec![0u8; dnswire::MAX_MSG];
-    loop {
-        let left = deadline.checked_duration_since(std::time::Instant::now())?;
-        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .ok()?;
-        let n = s.recv(&mut buf).ok()?;
-        if dnswire::answer_addrs(&buf[..n], q).is_ok() {
-            return Some(buf[..n].to_vec());
-        }
-    }
 }

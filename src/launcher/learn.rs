@@ -1,6 +1,7 @@
 //! `varmor-run --learn OUT.yaml -- CMD`: runs CMD in a sandbox whose every file open, exec
-//! and network access is audited (nothing denied; a --profile given runs in complain mode
-//! on top), collects varmord's lines from a pipe, and writes a profile draft (learn_draft.rs).
+//! and network access is audited and whose every DNS answer is reported (nothing denied; a
+//! --profile given runs in complain mode on top), collects varmord's lines from a pipe,
+//! and writes a profile draft (learn_draft.rs).
 
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -13,15 +14,21 @@ use super::client::Lines;
 use super::learn_draft::{draft, Access, Observed};
 use super::run::{compile, confine_and_exec};
 use crate::cli::RunCli;
+use crate::profile::dns::Answering;
 use crate::rules::Mode;
 
-/// The audit-everything rules a learning run adds to the profile.
+/// The audit-everything rules a learning run adds to the profile. Allow-list mode with an
+/// entry for every address denies nothing but sends the run's DNS to varmord's resolver,
+/// which `learning_rules` tells to answer every name (the names the draft allows).
 const LEARN_RULES: &str = "description: learning run
 file:
   - audit: [read, write, append, exec]
     paths: [\"/**\"]
 network:
   - audit: all
+network_default: deny
+network_allow:
+  - addresses: [\"0.0.0.0/0\", \"::/0\"]
 ";
 
 /// One line from varmord, parsed: `varmor: audit open(read) /etc/x by cat[12] — ...`.
@@ -38,6 +45,7 @@ pub fn parse_line(line: &str) -> Option<(Access, String)> {
         "connect" => Access::Connect,
         "send" => Access::Send,
         "bind" => Access::Bind,
+        "resolve" => Access::Resolve,
         w if w.starts_with("open(") => {
             let set = w.trim_start_matches("open(").trim_end_matches(')');
             let parts: Vec<&str> = set.split(',').collect();
@@ -75,6 +83,9 @@ fn learning_rules(
     std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut rules = compile(cli, &path.display().to_string()).map_err(|e| e.to_string())?;
     rules.mode = Mode::Complain;
+    if let Some(a) = rules.net_allow.as_mut() {
+        a.answering = Answering::Every;
+    }
     rules.profile = format!("learn({})", profile.unwrap_or("-"));
     Ok(rules)
 }
@@ -161,6 +172,12 @@ mod tests {
         assert_eq!(
             parse_line(l),
             Some((Access::OpenUnknown, "/usr/bin/dash".into()))
+        );
+        let l =
+            "varmor: audit resolve a.example (A 10.0.0.1, 10.0.0.2) by curl[5] — profile learn(-)";
+        assert_eq!(
+            parse_line(l),
+            Some((Access::Resolve, "a.example (A 10.0.0.1, 10.0.0.2)".into()))
         );
         assert_eq!(parse_line("varmor: 3 more lines suppressed"), None);
         assert_eq!(parse_line("something else"), None);

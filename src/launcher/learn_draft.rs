@@ -1,12 +1,14 @@
 //! What a learning run observed, and the profile draft written from it: the shipped
 //! profiles whose rules the run never hit (no-secrets, nocurl, nonet, on top of base),
-//! write protection for the system directories it never wrote, the network narrowed to the
-//! peers it used, and an inventory of files by directory, programs and peers as comments.
+//! write protection for the system directories it never wrote, the network allowed by the
+//! names it resolved (learn_allow.rs) or else narrowed to the peers it used, and an
+//! inventory of files by directory, programs, peers and names as comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
+use super::learn_allow::{allow_list, parse_resolve, Answers};
 use crate::matcher::PathIndex;
 use crate::profile::file::Access as FileAccess;
 
@@ -22,12 +24,16 @@ pub enum Access {
     Connect,
     Send,
     Bind,
+    /// A name varmord's resolver answered: `a.example (A 10.0.0.1, ...)`.
+    Resolve,
 }
 
 #[derive(Debug, Default)]
 pub struct Observed {
     files: BTreeMap<String, BTreeSet<Access>>,
     net: BTreeSet<(Access, String)>,
+    /// Address -> the names it was answered for.
+    answers: Answers,
 }
 
 /// System directories a program rarely needs to write; each one the run did not write
@@ -43,6 +49,13 @@ impl Observed {
         match access {
             Access::Connect | Access::Send | Access::Bind => {
                 self.net.insert((access, object));
+            }
+            Access::Resolve => {
+                if let Some((name, addrs)) = parse_resolve(&object) {
+                    for a in addrs {
+                        self.answers.entry(a).or_default().insert(name.clone());
+                    }
+                }
             }
             a => {
                 self.files.entry(object).or_default().insert(a);
@@ -60,6 +73,17 @@ impl Observed {
             .filter(|(_, a)| pred(a))
             .map(|(p, _)| p.as_str())
             .collect()
+    }
+
+    /// Every name answered in the run, with its addresses.
+    fn names(&self) -> BTreeMap<&str, Vec<IpAddr>> {
+        let mut out: BTreeMap<&str, Vec<IpAddr>> = BTreeMap::new();
+        for (a, names) in &self.answers {
+            for n in names {
+                out.entry(n.as_str()).or_default().push(*a);
+            }
+        }
+        out
     }
 
     fn executed(&self) -> Vec<&str> {
@@ -84,11 +108,12 @@ impl Observed {
     /// One line for the terminal after the run.
     pub fn summary(&self, out: &Path) -> String {
         format!(
-            "varmor-run: learned from {} files ({} written), {} programs, {} network peers; draft written to {} (check it with `varmor-run --check {}`)\n",
+            "varmor-run: learned from {} files ({} written), {} programs, {} network peers, {} names; draft written to {} (check it with `varmor-run --check {}`)\n",
             self.files.len(),
             self.written().len(),
             self.executed().len(),
             self.net.len(),
+            self.names().len(),
             out.display(),
             out.display()
         )
@@ -160,6 +185,10 @@ fn inventory(seen: &Observed, cmd: &[String]) -> String {
     for (a, peer) in &seen.net {
         t += &format!("#   {:<7} {peer}\n", format!("{a:?}").to_lowercase());
     }
+    for (name, addrs) in seen.names() {
+        let a: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
+        t += &format!("#   resolve {name} ({})\n", a.join(", "));
+    }
     t
 }
 
@@ -207,13 +236,24 @@ pub fn draft(seen: &Observed, cmd: &[String], profile: Option<&str>) -> String {
     y
 }
 
+/// By name when every peer can be an allow entry (learn_allow.rs), else narrowed by address.
 fn network(seen: &Observed) -> String {
+    let bound = seen.net.iter().any(|(a, _)| *a == Access::Bind);
+    let bind = if bound {
+        ""
+    } else {
+        "  # nothing was bound\n  - deny: bind\n"
+    };
+    let why = match allow_list(&seen.net, &seen.answers) {
+        Ok(list) if bind.is_empty() => return list,
+        Ok(list) => return format!("{list}network:\n{bind}"),
+        Err(why) => why,
+    };
     let mut v4 = BTreeSet::new();
     let mut v6 = 0;
-    let mut bound = false;
     for (a, peer) in &seen.net {
         match (a, peer.parse::<SocketAddr>().map(|s| s.ip())) {
-            (Access::Bind, _) => bound = true,
+            (Access::Bind, _) => {}
             (_, Ok(IpAddr::V4(ip))) => {
                 v4.insert(ip);
             }
@@ -221,7 +261,8 @@ fn network(seen: &Observed) -> String {
             _ => {}
         }
     }
-    let mut y = String::from("network:\n");
+    let mut y =
+        format!("# The network is narrowed by address, not allowed by name: {why}.\nnetwork:\n");
     if v4.len() <= MAX_PEERS {
         let list: Vec<String> = complement_v4(&v4)
             .into_iter()
@@ -236,10 +277,7 @@ fn network(seen: &Observed) -> String {
     if v6 == 0 {
         y += "  # no IPv6 destination was used\n  - deny: [connect, send]\n    addresses: [\"::/0\"]\n";
     }
-    if !bound {
-        y += "  # nothing was bound\n  - deny: bind\n";
-    }
-    y
+    y + bind
 }
 
 #[cfg(test)]

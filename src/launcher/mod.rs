@@ -9,6 +9,7 @@ pub mod exec;
 pub mod landlock;
 pub mod landlock_abi;
 pub mod learn;
+pub mod learn_allow;
 pub mod learn_draft;
 pub mod ns;
 pub mod oci;

@@ -156,6 +156,26 @@ pub struct NetAllow {
     pub origin: u32,
 }
 
+/// Which names a sandbox's resolver answers. Set by the launcher, honoured by varmord's
+/// resolver; no profile field sets it (a profile only ever gives `Listed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answering {
+    /// The names the entries name; any other is REFUSED (resolved, with a line, in
+    /// complain mode).
+    #[default]
+    Listed,
+    /// A learning run (`varmor-run --learn`, complain mode only, checked by varmord):
+    /// every name is answered and its addresses allowed, each answer an audit line.
+    Every,
+}
+
+impl Answering {
+    fn is_listed(&self) -> bool {
+        *self == Answering::Listed
+    }
+}
+
 /// Allow-list mode: `origin` is where `network_default: deny` was written (the rule a
 /// default denial names); `rules` every allow entry of every merged profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +183,9 @@ pub struct NetAllow {
 pub struct NetAllowList {
     pub origin: u32,
     pub rules: Vec<NetAllow>,
+    /// Sent only when not `Listed`, so a launcher's ordinary rule sets read as before.
+    #[serde(default, skip_serializing_if = "Answering::is_listed")]
+    pub answering: Answering,
 }
 
 impl NetAllowList {
@@ -252,6 +275,7 @@ mod tests {
                 entry("*.example", &[(80, 80)], 8),
                 entry("github.com", &[(22, 22), (443, 443)], 9),
             ],
+            answering: Answering::Listed,
         };
         let (origin, (n, r)) = list.allows_name("GitHub.com").unwrap();
         assert_eq!(origin, 7);
@@ -262,6 +286,33 @@ mod tests {
         // Any port in one entry: any port.
         let any = merge_ports((1, r), (0, [abi::PortRange::default(); abi::NET_PORTS]));
         assert_eq!(any.0, 0);
+    }
+
+    #[test]
+    fn answering_every_name_is_only_for_complain_mode() {
+        use crate::rules::{Mode, Origin, RuleSet};
+        let mut rs = RuleSet::empty("learn(-)");
+        rs.origins.push(Origin {
+            profile: "learn(-)".into(),
+            file: "/t/learn.yaml".into(),
+            line: 1,
+            label: "network default deny".into(),
+        });
+        rs.net_allow = Some(NetAllowList {
+            origin: 0,
+            rules: vec![],
+            answering: Answering::Every,
+        });
+        let e = rs.validate().unwrap_err();
+        assert!(e.to_string().contains("learning runs"), "{e}");
+        rs.mode = Mode::Complain;
+        rs.validate().unwrap();
+        // A rule set from before the field (or any profile) answers the listed names.
+        let json = serde_json::to_string(&rs)
+            .unwrap()
+            .replace(",\"answering\":\"every\"", "");
+        let back: RuleSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.net_allow.unwrap().answering, Answering::Listed);
     }
 
     #[test]

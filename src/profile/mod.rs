@@ -270,6 +270,7 @@ fn add_allow_list(pf: &ProfileFile, rs: &mut RuleSet) {
             .get_or_insert_with(|| dns::NetAllowList {
                 origin,
                 rules: vec![],
+                answering: Default::default(),
             })
             .origin = origin;
     }
@@ -286,6 +287,7 @@ fn add_allow_list(pf: &ProfileFile, rs: &mut RuleSet) {
             .get_or_insert_with(|| dns::NetAllowList {
                 origin: PENDING,
                 rules: vec![],
+                answering: Default::default(),
             })
             .rules
             .push(dns::NetAllow {

@@ -1,0 +1,131 @@
+//! One query from a sandbox, answered (src/daemon/resolver.rs serves the sockets): a name
+//! an allow entry names is asked upstream and its addresses allowed before the reply is
+//! relayed; another is REFUSED with a denial line (complain mode: resolved, with one); in
+//! a learning run (`Answering::Every`) every name is answered like a named one, and each
+//! answer giving addresses is an audit line `resolve NAME (A ADDR, ...)` (read by
+//! `varmor-run --learn`).
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use super::{Ctx, UPSTREAM_WAIT};
+use crate::dnswire::{self, Query};
+use crate::enforcer::{Denial, Outcome};
+use crate::profile::dns::Answering;
+
+/// The reply to one message from the sandbox (None: not even a header to answer).
+pub(super) fn answer(ctx: &Ctx, msg: &[u8], from: SocketAddr, tcp: bool) -> Option<Vec<u8>> {
+    let q = match dnswire::parse_query(msg) {
+        Ok(q) => q,
+        Err(e) => {
+            log::debug!("sandbox ns {}: unreadable DNS query: {e}", ctx.ns);
+            return dnswire::formerr(msg);
+        }
+    };
+    let learning = ctx.allow.answering == Answering::Every;
+    let rule = ctx.allow.allows_name(&q.name);
+    if rule.is_none() && !learning {
+        return Some(unlisted(ctx, msg, &q, from, tcp));
+    }
+    // A learning run's unlisted name: any port (its static entry allows every address).
+    let (origin, (nports, ports)) = rule.unwrap_or((ctx.allow.origin, (0, Default::default())));
+    let servfail = || Some(dnswire::reply(msg, &q, dnswire::RCODE_SERVFAIL));
+    let Some(mut reply) = ask_upstream(ctx.upstream, msg, &q) else {
+        return servfail();
+    };
+    let Ok(addrs) = dnswire::answer_addrs(&reply, &q) else {
+        return servfail();
+    };
+    for &(a, ttl) in &addrs {
+        // A learning run never fails a name: what it connects to is allowed anyway.
+        if !ctx.answered.allow(a, ttl, origin, nports, ports) && !learning {
+            return servfail();
+        }
+    }
+    if learning && !addrs.is_empty() {
+        let (pid, comm) = owner(ctx, from, tcp);
+        (ctx.report)(Denial {
+            what: "resolve".into(),
+            object: learnt(&q, &addrs),
+            pid,
+            comm,
+            origin: rule.map(|(o, _)| o),
+            outcome: Outcome::Audited,
+        });
+    }
+    // The sandbox may cache the answer no longer than its addresses stay allowed.
+    if dnswire::clamp_ttls(&mut reply, crate::daemon::dynallow::MAX_TTL).is_err() {
+        return servfail();
+    }
+    Some(reply)
+}
+
+/// The process that sent a query from `from` (0, "?" when it cannot be found).
+fn owner(ctx: &Ctx, from: SocketAddr, tcp: bool) -> (i32, String) {
+    crate::daemon::sockowner::owner(&ctx.cgroup, from.port(), tcp, from.is_ipv6())
+        .unwrap_or((0, "?".into()))
+}
+
+/// A learning run's resolve line object: `registry.npmjs.org (A 104.16.1.34, 104.16.2.34)`
+/// (src/launcher/learn_draft.rs reads it back).
+fn learnt(q: &Query, addrs: &[(IpAddr, u32)]) -> String {
+    let kind = match q.qtype {
+        dnswire::TYPE_A => "A".to_string(),
+        dnswire::TYPE_AAAA => "AAAA".to_string(),
+        t => format!("TYPE{t}"),
+    };
+    let mut list: Vec<String> = Vec::new();
+    for (a, _) in addrs {
+        let a = a.to_string();
+        if !list.contains(&a) {
+            list.push(a);
+        }
+    }
+    format!("{} ({kind} {})", q.name, list.join(", "))
+}
+
+/// A name no entry names: REFUSED with a denial line, or in complain mode resolved with one.
+fn unlisted(ctx: &Ctx, msg: &[u8], q: &Query, from: SocketAddr, tcp: bool) -> Vec<u8> {
+    let (outcome, how) = if ctx.complain {
+        (Outcome::WouldDeny, "complain mode: resolved anyway")
+    } else {
+        (Outcome::Denied, "answered REFUSED")
+    };
+    let (pid, comm) = owner(ctx, from, tcp);
+    (ctx.report)(Denial {
+        what: "resolve".into(),
+        object: format!("{} ({how}: no network_allow entry names it)", q.name),
+        pid,
+        comm,
+        origin: Some(ctx.allow.origin),
+        outcome,
+    });
+    if ctx.complain {
+        return ask_upstream(ctx.upstream, msg, q)
+            .unwrap_or_else(|| dnswire::reply(msg, q, dnswire::RCODE_SERVFAIL));
+    }
+    dnswire::reply(msg, q, dnswire::RCODE_REFUSED)
+}
+
+/// Sends the query upstream and waits for the reply with its id and question.
+fn ask_upstream(upstream: SocketAddr, msg: &[u8], q: &Query) -> Option<Vec<u8>> {
+    let local = if upstream.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let s = UdpSocket::bind(local).ok()?;
+    s.connect(upstream).ok()?;
+    s.send(msg).ok()?;
+    let deadline = std::time::Instant::now() + UPSTREAM_WAIT;
+    let mut buf = vec![0u8; dnswire::MAX_MSG];
+    loop {
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .ok()?;
+        let n = s.recv(&mut buf).ok()?;
+        if dnswire::answer_addrs(&buf[..n], q).is_ok() {
+            return Some(buf[..n].to_vec());
+        }
+    }
+}
