@@ -23,7 +23,7 @@ _varmord() {
 
     case "${cmd}" in
         varmord)
-            opts="-h -V --socket --pin-dir --backend --log --cgroup-root --probe --format --dns-upstream --dns-grace --help --version"
+            opts="-h -V --socket --pin-dir --backend --log --cgroup-root --probe --format --dns-upstream --dns-grace --dns-local-answers --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -10,5 +10,6 @@ json\t''"
 complete -c varmord -l dns-upstream -d 'Where sandboxes in allow-list mode (`network_default: deny`) have their allowed names resolved [default: the first nameserver of /etc/resolv.conf, port 53]' -r
 complete -c varmord -l dns-grace -d 'Seconds an answered address stays allowed after its TTL ends (connections that start just after the answer expires)' -r
 complete -c varmord -l probe -d 'Report what this kernel offers and which backend `auto` picks, then exit'
+complete -c varmord -l dns-local-answers -d 'Let an allowed name\'s answer make loopback, unspecified and link-local addresses reachable (a local mirror named in DNS). Without it such addresses in an answer are not allowed, and say so in a line: a name\'s owner cannot open the machine\'s own services to the sandbox'
 complete -c varmord -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c varmord -s V -l version -d 'Print version'

@@ -26,6 +26,7 @@ compat\:"fanotify + Landlock + cgroup BPF (kernels without a usable BPF LSM)"))'
 '--dns-upstream=[Where sandboxes in allow-list mode (\`network_default\: deny\`) have their allowed names resolved \[default\: the first nameserver of /etc/resolv.conf, port 53\]]:ADDR:PORT:_default' \
 '--dns-grace=[Seconds an answered address stays allowed after its TTL ends (connections that start just after the answer expires)]:SECONDS:_default' \
 '--probe[Report what this kernel offers and which backend \`auto\` picks, then exit]' \
+'--dns-local-answers[Let an allowed name'\''s answer make loopback, unspecified and link-local addresses reachable (a local mirror named in DNS). Without it such addresses in an answer are not allowed, and say so in a line\: a name'\''s owner cannot open the machine'\''s own services to the sandbox]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \

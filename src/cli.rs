@@ -259,6 +259,13 @@ pub struct DaemonCli {
     /// start just after the answer expires).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub dns_grace: u32,
+
+    /// Let an allowed name's answer make loopback, unspecified and link-local addresses
+    /// reachable (a local mirror named in DNS). Without it such addresses in an answer are
+    /// not allowed, and say so in a line: a name's owner cannot open the machine's own
+    /// services to the sandbox.
+    #[arg(long)]
+    pub dns_local_answers: bool,
 }
 
 #[cfg(test)]

@@ -55,7 +55,13 @@ fn names_resolve_and_connect_only_when_allowed() {
     let allowed_port = allowed.0.local_addr().unwrap().port();
 
     let short = Listener::on("127.0.1.8");
-    let d = common::Daemon::start_with(&["--dns-upstream", &zone.to_string(), "--dns-grace", "1"]);
+    let d = common::Daemon::start_with(&[
+        "--dns-upstream",
+        &zone.to_string(),
+        "--dns-grace",
+        "1",
+        "--dns-local-answers",
+    ]);
     let yaml = format!(
         "description: allow-list test\n\
          network_default: deny\n\
@@ -324,7 +330,8 @@ c.on('error', (e) => done('connect=' + e.code));
     let port = reg.local_addr().unwrap().port();
     let http = registry(reg, tgz, stop.clone());
 
-    let d = common::Daemon::start_with(&["--dns-upstream", &zone.to_string()]);
+    let d =
+        common::Daemon::start_with(&["--dns-upstream", &zone.to_string(), "--dns-local-answers"]);
     let yaml = format!(
         "description: npm-install and a local registry\n\
          include: [\"{}\"]\n\
@@ -378,7 +385,8 @@ fn a_trickling_tcp_client_does_not_stall_cleanup() {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let (zone, server) = zone_server(stop.clone());
-    let d = common::Daemon::start_with(&["--dns-upstream", &zone.to_string()]);
+    let d =
+        common::Daemon::start_with(&["--dns-upstream", &zone.to_string(), "--dns-local-answers"]);
     let profile = common::write_profile(
         d.dir.path(),
         "trickle",
@@ -494,4 +502,57 @@ fn ping_sockets_are_refused_in_allow_list_mode() {
         vec![("ping:127.0.0.9".to_string(), libc::EPERM.to_string())],
         "{ctx}"
     );
+}
+
+/// Without `varmord --dns-local-answers`, an allowed name whose answer is a loopback
+/// address (the test zone's are) does not make that address reachable: the answer is
+/// relayed, the connect gets EPERM, and the resolve line says why. Outside it connects.
+#[test]
+fn a_local_answer_is_not_allowed_by_name() {
+    if common::need_root("a_local_answer_is_not_allowed_by_name").is_none() {
+        return;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (zone, server) = zone_server(stop.clone());
+    let allowed = Listener::on("127.0.1.1");
+    let d = common::Daemon::start_with(&["--dns-upstream", &zone.to_string()]);
+    let profile = common::write_profile(
+        d.dir.path(),
+        "local",
+        "description: x\nnetwork_default: deny\nnetwork_allow:\n  - hosts: allowed.varmor.test\n",
+    );
+    let acts = [
+        "q:allowed.varmor.test".to_string(),
+        format!("tcp:{}", allowed.at()),
+    ];
+    let mut c = d.cmd(&["--profile", &profile, "--"]);
+    c.arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "dns_child_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("VARMOR_DNS_CHILD", acts.join(" "));
+    let o = c.output().unwrap();
+    let (out, se) = (common::stdout(&o), common::stderr(&o));
+    let ctx = format!("stdout:\n{out}\nstderr:\n{se}");
+    let res = results(&out);
+    assert_eq!(res.len(), 2, "{ctx}");
+    assert!(res[0].1.starts_with("rcode=0 addrs=127.0.1.1"), "{ctx}");
+    assert_eq!(res[1].1, libc::EPERM.to_string(), "{ctx}");
+    assert!(
+        se.lines().any(|l| l.contains(
+            "denied resolve allowed.varmor.test (answered 127.0.1.1: a local address is not allowed by name"
+        )),
+        "{ctx}"
+    );
+    let outside = child(&acts[1..]).output().unwrap();
+    assert_eq!(
+        results(&common::stdout(&outside)),
+        vec![(acts[1].clone(), "0".to_string())]
+    );
+    drop(d);
+    stop.store(true, Ordering::SeqCst);
+    server.join().unwrap();
 }

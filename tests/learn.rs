@@ -132,7 +132,7 @@ fn learn_allows_the_names_a_run_resolved() {
     let named = dns::Listener::on("127.0.1.1");
     let other = dns::Listener::on("127.0.1.3");
     let port = named.0.local_addr().unwrap().port();
-    let d = Daemon::start_with(&["--dns-upstream", &zone.to_string()]);
+    let d = Daemon::start_with(&["--dns-upstream", &zone.to_string(), "--dns-local-answers"]);
     let by_name = format!(
         "import socket,sys; a=socket.gethostbyname('allowed.varmor.test'); \
          s=socket.socket(); sys.exit(s.connect_ex((a, {port})))"

@@ -59,7 +59,7 @@ fn an_agent_session_in_a_project_under_the_agent_profile() {
     let api = dns::Listener(std::net::TcpListener::bind("127.0.1.20:443").unwrap());
     let forge = dns::Listener(std::net::TcpListener::bind("127.0.1.21:443").unwrap());
     let other = dns::Listener::on("127.0.1.3");
-    let d = Daemon::start_with(&["--dns-upstream", &zone.to_string()]);
+    let d = Daemon::start_with(&["--dns-upstream", &zone.to_string(), "--dns-local-answers"]);
     let _key = plant_key();
     let (p, _clean) = project("agent");
     let bashrc = || std::fs::read_to_string(format!("{HOME}/.bashrc")).unwrap_or_default();

@@ -34,6 +34,8 @@ pub struct Shared {
     pub dns_upstream: Option<std::net::SocketAddr>,
     /// Added to every answered TTL (`varmord --dns-grace`).
     pub dns_grace: std::time::Duration,
+    /// Answers may allow loopback/unspecified/link-local addresses (`--dns-local-answers`).
+    pub dns_local_answers: bool,
 }
 
 pub fn refuse(code: RefuseCode, message: impl Into<String>) -> Response {
@@ -267,6 +269,7 @@ fn start_resolver(
         allow: allow.clone(),
         upstream,
         grace: shared.dns_grace,
+        local_answers: shared.dns_local_answers,
         report: report.clone(),
     };
     super::resolver::Resolver::start(setup, &shared.pins)

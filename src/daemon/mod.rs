@@ -171,6 +171,7 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
         pins: pins.clone(),
         dns_upstream: cli.dns_upstream.or_else(resolver::host_upstream),
         dns_grace: std::time::Duration::from_secs(cli.dns_grace.into()),
+        dns_local_answers: cli.dns_local_answers,
     });
     crate::say!(
         "varmord: backend {}, listening on {}, pins in {}, sandboxes under {}",

@@ -67,6 +67,8 @@ struct Ctx {
     upstream: SocketAddr,
     answered: DynAllow,
     report: Report,
+    /// Loopback/unspecified/link-local addresses in answers are allowed too.
+    local_answers: bool,
 }
 
 /// The first `nameserver` of /etc/resolv.conf, port 53.
@@ -98,6 +100,9 @@ pub struct Setup {
     /// Added to every TTL.
     pub grace: Duration,
     pub report: Report,
+    /// Allow loopback/unspecified/link-local addresses an answer gives (`varmord
+    /// --dns-local-answers`); without it they stay denied, with a line.
+    pub local_answers: bool,
 }
 
 impl Resolver {
@@ -112,6 +117,7 @@ impl Resolver {
             upstream,
             grace,
             report,
+            local_answers,
         } = setup;
         let (s4, t4) = bind_pair("127.0.0.1").map_err(ResolverError::Bind)?;
         let port4 = s4.local_addr().map_err(ResolverError::Bind)?.port();
@@ -130,6 +136,7 @@ impl Resolver {
             upstream,
             answered: DynAllow::new(ns, grace, open_map(pins, "v_net_dyn")?),
             report,
+            local_answers,
         });
         let val = abi::DnsVal {
             port4: port4.to_be(),

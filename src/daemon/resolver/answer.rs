@@ -36,11 +36,40 @@ pub(super) fn answer(ctx: &Ctx, msg: &[u8], from: SocketAddr, tcp: bool) -> Opti
     let Ok(addrs) = dnswire::answer_addrs(&reply, &q) else {
         return servfail();
     };
+    let mut local = Vec::new();
     for &(a, ttl) in &addrs {
+        // A name's owner must not open the machine's own services to the sandbox.
+        // (Complain mode reports it and allows it.)
+        if is_local(a) && !ctx.local_answers && !learning {
+            local.push(a.to_string());
+            if !ctx.complain {
+                continue;
+            }
+        }
         // A learning run never fails a name: what it connects to is allowed anyway.
         if !ctx.answered.allow(a, ttl, origin, nports, ports) && !learning {
             return servfail();
         }
+    }
+    if !local.is_empty() {
+        let (pid, comm) = owner(ctx, from, tcp);
+        (ctx.report)(Denial {
+            what: "resolve".into(),
+            object: format!(
+                "{} (answered {}: a local address is not allowed by name; varmord \
+                 --dns-local-answers allows it)",
+                q.name,
+                local.join(", ")
+            ),
+            pid,
+            comm,
+            origin: Some(origin),
+            outcome: if ctx.complain {
+                Outcome::WouldDeny
+            } else {
+                Outcome::Denied
+            },
+        });
     }
     if learning && !addrs.is_empty() {
         let (pid, comm) = owner(ctx, from, tcp);
@@ -58,6 +87,17 @@ pub(super) fn answer(ctx: &Ctx, msg: &[u8], from: SocketAddr, tcp: bool) -> Opti
         return servfail();
     }
     Some(reply)
+}
+
+/// Loopback, unspecified and link-local addresses (IPv4-mapped ones too): the machine's
+/// own services and its link's, which no name on the internet should open.
+pub fn is_local(a: IpAddr) -> bool {
+    match crate::profile::net::canonical(a) {
+        IpAddr::V4(v) => v.is_loopback() || v.octets()[0] == 0 || v.is_link_local(),
+        IpAddr::V6(v) => {
+            v.is_loopback() || v.is_unspecified() || (v.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 /// The process that sent a query from `from` (0, "?" when it cannot be found).
@@ -126,6 +166,41 @@ fn ask_upstream(upstream: SocketAddr, msg: &[u8], q: &Query) -> Option<Vec<u8>> 
         let n = s.recv(&mut buf).ok()?;
         if dnswire::answer_addrs(&buf[..n], q).is_ok() {
             return Some(buf[..n].to_vec());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn local_addresses() {
+        for a in [
+            "127.0.0.1",
+            "127.0.1.9",
+            "0.0.0.0",
+            "0.1.2.3",
+            "169.254.169.254",
+            "::1",
+            "::",
+            "fe80::1",
+            "febf::1",
+            "::ffff:127.0.0.1",
+            "::ffff:0.0.0.0",
+        ] {
+            assert!(is_local(a.parse().unwrap()), "{a}");
+        }
+        for a in [
+            "10.0.0.1",
+            "192.168.1.1",
+            "8.8.8.8",
+            "fd00::1",
+            "2001:db8::1",
+            "fec0::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!is_local(a.parse().unwrap()), "{a}");
         }
     }
 }
