@@ -28,6 +28,7 @@ use crate::enforcer::Report;
 use crate::profile::dns::NetAllowList;
 
 mod answer;
+mod recent;
 use answer::answer;
 
 /// Added to every TTL by default (`varmord --dns-grace`): connections that start just
@@ -69,6 +70,8 @@ struct Ctx {
     report: Report,
     /// Loopback/unspecified/link-local addresses in answers are allowed too.
     local_answers: bool,
+    /// Refused names already reported (one line per name per few seconds).
+    refused: recent::Recent,
 }
 
 /// The first `nameserver` of /etc/resolv.conf, port 53.
@@ -137,6 +140,7 @@ impl Resolver {
             answered: DynAllow::new(ns, grace, open_map(pins, "v_net_dyn")?),
             report,
             local_answers,
+            refused: recent::Recent::default(),
         });
         let val = abi::DnsVal {
             port4: port4.to_be(),

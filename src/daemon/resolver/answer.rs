@@ -131,15 +131,17 @@ fn unlisted(ctx: &Ctx, msg: &[u8], q: &Query, from: SocketAddr, tcp: bool) -> Ve
     } else {
         (Outcome::Denied, "answered REFUSED")
     };
-    let (pid, comm) = owner(ctx, from, tcp);
-    (ctx.report)(Denial {
-        what: "resolve".into(),
-        object: format!("{} ({how}: no network_allow entry names it)", q.name),
-        pid,
-        comm,
-        origin: Some(ctx.allow.origin),
-        outcome,
-    });
+    if ctx.refused.report(&q.name, std::time::Instant::now()) {
+        let (pid, comm) = owner(ctx, from, tcp);
+        (ctx.report)(Denial {
+            what: "resolve".into(),
+            object: format!("{} ({how}: no network_allow entry names it)", q.name),
+            pid,
+            comm,
+            origin: Some(ctx.allow.origin),
+            outcome,
+        });
+    }
     if ctx.complain {
         return ask_upstream(ctx.upstream, msg, q)
             .unwrap_or_else(|| dnswire::reply(msg, q, dnswire::RCODE_SERVFAIL));
