@@ -21,7 +21,12 @@ OUT = os.path.join(ROOT, "results")
 def sh(args, user=True, check=True, **kw):
     if user:
         args = ["runuser", "-u", USER, "--"] + args
-    return subprocess.run(args, check=check, capture_output=True, text=True, **kw)
+    r = subprocess.run(args, capture_output=True, text=True, **kw)
+    if check and r.returncode != 0:
+        # What failed, and how: hyperfine names the command and its exit code.
+        sys.stderr.write(f"bench: {' '.join(args)}: exit {r.returncode}\n{r.stdout[-2000:]}{r.stderr[-2000:]}\n")
+        r.check_returncode()
+    return r
 
 
 def hyperfine(cmds, runs):
@@ -104,9 +109,9 @@ def main():
         sh(["mkdir", "-p", proj])
         ns = [RUN, "--socket", sock, "--quiet", "--profile", f"{ROOT}/profiles.d/no-secrets.yaml", "--"]
         names = {}
-        for where, d in [("home (chain dir)", home), ("project", proj)]:
+        for where, at in [("home (chain dir)", home), ("project", proj)]:
             for op, n in [("create", 3000), ("rename", 3000)]:
-                names[f"{op} in {where}"] = {"bare": oploop([], [op, d], n), "varmor-run no-secrets": oploop(ns, [op, d], n)}
+                names[f"{op} in {where}"] = {"bare": oploop([], [op, at], n), "varmor-run no-secrets": oploop(ns, [op, at], n)}
         sh(["rm", "-rf", proj])
         results["name_changes_ns"] = names
         # Seccomp: the cost a filter adds to one syscall (getppid), Docker's kind of profile.
