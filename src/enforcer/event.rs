@@ -44,6 +44,40 @@ fn file_what(perms: u32) -> String {
     format!("open({})", Access::from_bits(perms).unwrap_or_default())
 }
 
+/// The option a refused setsockopt named (bpf/srcroute.bpf.c refuses only these).
+fn srcroute_opt(family: u16, name: u16) -> String {
+    let known = if family == libc::AF_INET as u16 {
+        match name {
+            4 => Some("IP_OPTIONS"),
+            _ => None,
+        }
+    } else {
+        match name {
+            3 => Some("IPV6_2292HOPOPTS"),
+            4 => Some("IPV6_2292DSTOPTS"),
+            5 => Some("IPV6_2292RTHDR"),
+            6 => Some("IPV6_2292PKTOPTIONS"),
+            54 => Some("IPV6_HOPOPTS"),
+            55 => Some("IPV6_RTHDRDSTOPTS"),
+            57 => Some("IPV6_RTHDR"),
+            59 => Some("IPV6_DSTOPTS"),
+            _ => None,
+        }
+    };
+    known.map_or_else(|| format!("option {name}"), str::to_string)
+}
+
+/// `setsockopt(IPV6_RTHDR)`, or `packet to [::1] (IPv6 routing header)`.
+fn srcroute_object(ev: &abi::Event) -> String {
+    if ev.perms == abi::SRCROUTE_SETSOCKOPT {
+        return format!("setsockopt({})", srcroute_opt(ev.family, ev.port));
+    }
+    match addr(ev) {
+        IpAddr::V6(a) => format!("packet to [{a}] (IPv6 routing header)"),
+        a => format!("packet to {a} (IPv4 options)"),
+    }
+}
+
 pub fn describe(ev: &abi::Event) -> Denial {
     let outcome = if ev.action & abi::ACTION_DENY != 0 {
         Outcome::Denied
@@ -76,6 +110,7 @@ pub fn describe(ev: &abi::Event) -> Denial {
             };
             (dir.to_string(), cstr(&ev.path))
         }
+        abi::EV_SRCROUTE => ("source route".into(), srcroute_object(ev)),
         abi::EV_FILE => (file_what(ev.perms), cstr(&ev.path)),
         abi::EV_EXEC => ("exec".into(), cstr(&ev.path)),
         abi::EV_CAP => ("capability".into(), format!("{}", ev.perms)),
