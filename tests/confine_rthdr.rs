@@ -1,12 +1,14 @@
-//! Real-kernel test of source routes in a sandbox with network rules (bpf/srcroute.bpf.c):
-//! an IPv6 routing header or IPv4 options would send packets through a first hop that
-//! the address rules never see. Inside: setsockopt IPV6_RTHDR, IPV6_HOPOPTS,
-//! IPV6_2292PKTOPTIONS and IP_OPTIONS (an LSRR) get EPERM and a line; a sendmsg with an
-//! IP_RETOPTS control message and a raw socket's routing header are dropped at egress
-//! (EPERM and a line; the datagram never arrives); an IPV6_RTHDR control message where the
-//! kernel takes one (type 2, CONFIG_IPV6_MIP6) likewise. Ordinary options (SO_REUSEADDR,
-//! one larger than a page, IPV6_V6ONLY, TCP_NODELAY, IP_TOS) and plain UDP work. Outside,
-//! and in a sandbox without network rules, the same calls succeed. Loopback only.
+//! Real-kernel test of source routes in a sandbox with network rules (bpf/srcroute.bpf.c),
+//! on the backend VARMOR_TEST_BACKEND: an IPv6 routing header or IPv4 options would send
+//! packets through a first hop the address rules never see. Inside: setsockopt
+//! IPV6_RTHDR, IPV6_HOPOPTS, IPV6_2292PKTOPTIONS and IP_OPTIONS (an LSRR) get EPERM and a
+//! line (the hook runs before the kernel's own checks); control messages (IP_RETOPTS, and
+//! IPV6_RTHDR where the kernel takes one: CONFIG_IPV6_MIP6) get EPERM; the sandbox's own
+//! sockets, given a sticky route from outside, have their packets dropped at egress (EPERM,
+//! a line naming the first hop, nothing arrives). Ordinary options (SO_REUSEADDR, one
+//! larger than a page, IPV6_V6ONLY, TCP_NODELAY, IP_TOS) and plain UDP work. Outside, and
+//! in a sandbox without network rules, the same calls succeed. Loopback only; the socket
+//! calls are in tests/common/sockopt.rs.
 
 mod common;
 
@@ -16,9 +18,8 @@ mod sockopt;
 use std::io::Write;
 use std::net::UdpSocket;
 use std::process::Stdio;
-use std::time::Duration;
 
-use sockopt::act;
+use sockopt::{act, drain, results};
 
 /// Runs the actions of VARMOR_RTHDR_CHILD (in the sandbox, or outside as the control).
 #[test]
@@ -31,26 +32,6 @@ fn rthdr_child_helper() {
         println!("VARMOR:RES {a} {}", act(a, &tag));
     }
     std::io::stdout().flush().unwrap();
-}
-
-fn results(out: &str) -> Vec<(String, String)> {
-    out.lines()
-        .filter_map(|l| l.find("VARMOR:RES ").map(|i| &l[i + 11..]))
-        .filter_map(|r| r.split_once(' '))
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-/// Every datagram waiting on `s`, as text.
-fn drain(s: &UdpSocket) -> Vec<String> {
-    s.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let mut got = vec![];
-    let mut buf = [0u8; 256];
-    while let Ok(n) = s.recv(&mut buf) {
-        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
-    got
 }
 
 /// Is there a `denied source route OBJECT` line with `by` naming the sandbox's rule?

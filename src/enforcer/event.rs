@@ -127,3 +127,42 @@ pub fn describe(ev: &abi::Event) -> Denial {
         outcome,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn srcroute(perms: u32, port: u16, family: u16, addr: [u8; 16]) -> abi::Event {
+        abi::Event {
+            kind: abi::EV_SRCROUTE,
+            perms,
+            port,
+            family,
+            addr,
+            rule: abi::NO_RULE,
+            action: abi::ACTION_DENY,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn source_routes_name_the_option_or_the_first_hop() {
+        let v6 = libc::AF_INET6 as u16;
+        let v4 = libc::AF_INET as u16;
+        let d = describe(&srcroute(abi::SRCROUTE_SETSOCKOPT, 57, v6, [0; 16]));
+        assert_eq!(
+            (d.what.as_str(), d.object.as_str()),
+            ("source route", "setsockopt(IPV6_RTHDR)")
+        );
+        let d = describe(&srcroute(abi::SRCROUTE_SETSOCKOPT, 4, v4, [0; 16]));
+        assert_eq!(d.object, "setsockopt(IP_OPTIONS)");
+        let d = describe(&srcroute(abi::SRCROUTE_SETSOCKOPT, 6, v6, [0; 16]));
+        assert_eq!(d.object, "setsockopt(IPV6_2292PKTOPTIONS)");
+        let lo6 = std::net::Ipv6Addr::LOCALHOST.octets();
+        let d = describe(&srcroute(abi::SRCROUTE_PACKET, 0, v6, lo6));
+        assert_eq!(d.object, "packet to [::1] (IPv6 routing header)");
+        let lo4 = std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped().octets();
+        let d = describe(&srcroute(abi::SRCROUTE_PACKET, 0, v4, lo4));
+        assert_eq!(d.object, "packet to 127.0.0.1 (IPv4 options)");
+    }
+}

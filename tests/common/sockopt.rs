@@ -3,7 +3,9 @@
 //! answered as `0` or the errno (`nosock`: the socket itself could not be made).
 #![allow(dead_code)]
 
+use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 const IPPROTO_ROUTING: i32 = 43;
 const IPV6_2292PKTOPTIONS: i32 = 6;
@@ -243,4 +245,25 @@ pub fn routed_send(s: &OwnedFd, domain: i32, port: u16, payload: &[u8]) -> i32 {
         return set;
     }
     send(s, domain, port, payload, None)
+}
+
+/// The `VARMOR:RES action result` lines of a child's output.
+pub fn results(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| l.find("VARMOR:RES ").map(|i| &l[i + 11..]))
+        .filter_map(|r| r.split_once(' '))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Every datagram waiting on `s`, as text.
+pub fn drain(s: &UdpSocket) -> Vec<String> {
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut got = vec![];
+    let mut buf = [0u8; 256];
+    while let Ok(n) = s.recv(&mut buf) {
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    got
 }
