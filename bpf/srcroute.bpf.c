@@ -65,7 +65,7 @@ static __always_inline __u32 net_origin(__u32 ns, const struct varmor_ns *nsv)
 }
 
 /* Sends the event; pid and comm from the current task through BTF (the pid/comm helpers
- * are not offered to sockopt and skb programs on every kernel). At egress the current
+ * are not offered to sockopt and skb programs on every kernel: 6.1 has neither). At egress the current
  * task is the sender for a datagram's sendmsg, which is the route egress closes. */
 static __always_inline void emit(__u32 ns, const struct varmor_ns *nsv, __u32 where, __u16 opt,
 				 __u16 family, const __u8 *addr, __u32 action)
@@ -86,7 +86,10 @@ static __always_inline void emit(__u32 ns, const struct varmor_ns *nsv, __u32 wh
 	e->family = family;
 	if (addr)
 		__builtin_memcpy(e->addr, addr, 16);
-	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), t->comm);
+	/* Plain loads through the BTF pointer: bpf_probe_read_kernel_str is withheld under
+	 * lockdown's confidentiality mode, which would keep the object from loading. */
+	for (int i = 0; i < VARMOR_COMM_LEN; i++)
+		e->comm[i] = t->comm[i];
 	bpf_ringbuf_submit(e, 0);
 }
 
