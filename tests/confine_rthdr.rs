@@ -7,8 +7,9 @@
 //! sockets, given a sticky route from outside, have their packets dropped at egress (EPERM,
 //! a line naming the first hop, nothing arrives). Ordinary options (SO_REUSEADDR, one
 //! larger than a page, IPV6_V6ONLY, TCP_NODELAY, IP_TOS) and plain UDP work. Outside, and
-//! in a sandbox without network rules, the same calls succeed. Loopback only; the socket
-//! calls are in tests/common/sockopt.rs.
+//! in a sandbox without network rules, the same calls succeed; an allow list refuses
+//! them too, complain mode reports them. Loopback only; the socket calls are in
+//! tests/common/sockopt.rs.
 
 mod common;
 
@@ -326,6 +327,63 @@ fn source_routed_packets_of_sandbox_sockets_are_dropped() {
     assert!(
         has_line(&se, "packet to 127.0.0.1 (IPv4 options)", " by "),
         "{ctx}"
+    );
+    drop(d);
+}
+
+/// An allow list counts as network rules (its line names the allow list); complain mode
+/// lets the option through with a `would deny` line.
+#[test]
+fn allow_lists_refuse_and_complain_mode_reports() {
+    if common::need_root("allow_lists_refuse_and_complain_mode_reports").is_none() {
+        return;
+    }
+    let d = common::Daemon::start_with(&["--dns-upstream", "127.0.0.1:9"]);
+    let allow = common::write_profile(
+        d.dir.path(),
+        "allowlist",
+        "description: an allow list\nnetwork_default: deny\nnetwork_allow:\n  - addresses: 127.0.0.1\n",
+    );
+    let net = common::write_profile(
+        d.dir.path(),
+        "netrules",
+        "description: a network rule\nnetwork:\n  - deny: connect\n    addresses: 127.0.0.9\n",
+    );
+    let run = |args: &[&str]| {
+        let mut c = d.cmd(args);
+        c.arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "rthdr_child_helper",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("VARMOR_RTHDR_CHILD", "rthdr6 reuseaddr")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let o = c.output().unwrap();
+        (results(&common::stdout(&o)), common::stderr(&o))
+    };
+    let (got, se) = run(&["--profile", &allow, "--"]);
+    let eperm = libc::EPERM.to_string();
+    let want = |r: &str| {
+        vec![
+            ("rthdr6".to_string(), r.to_string()),
+            ("reuseaddr".into(), "0".into()),
+        ]
+    };
+    assert_eq!(got, want(&eperm), "allow list\n{se}");
+    assert!(
+        se.lines()
+            .any(|l| l.contains("denied source route setsockopt(IPV6_RTHDR)")
+                && l.contains("rule network default deny")),
+        "allow list line\n{se}"
+    );
+    let (got, se) = run(&["--profile", &net, "--complain", "--"]);
+    assert_eq!(got, want("0"), "complain mode\n{se}");
+    assert!(
+        se.contains("would deny (complain mode) source route setsockopt(IPV6_RTHDR)"),
+        "complain mode line\n{se}"
     );
     drop(d);
 }
