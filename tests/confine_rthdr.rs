@@ -44,6 +44,37 @@ fn has_line(stderr: &str, object: &str, by: &str) -> bool {
     })
 }
 
+const NETRULES: &str =
+    "description: a network rule\nnetwork:\n  - deny: connect\n    addresses: 127.0.0.9\n";
+
+/// `c` (varmor-run ARGS --, or nothing: outside) running this binary's helper on `acts`:
+/// the results, stdout and stderr for messages, and stderr.
+fn child(
+    c: Option<std::process::Command>,
+    acts: &str,
+    tag: &str,
+) -> (Vec<(String, String)>, String, String) {
+    let exe = std::env::current_exe().unwrap();
+    let mut c = c.unwrap_or_else(|| std::process::Command::new(&exe));
+    if c.get_program() != exe {
+        c.arg(&exe);
+    }
+    c.args([
+        "--exact",
+        "rthdr_child_helper",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("VARMOR_RTHDR_CHILD", acts)
+    .env("VARMOR_RTHDR_TAG", tag)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let o = c.output().unwrap();
+    let (so, se) = (common::stdout(&o), common::stderr(&o));
+    (results(&so), format!("stdout:\n{so}\nstderr:\n{se}"), se)
+}
+
 #[test]
 fn source_routes_are_refused_in_sandboxes_with_network_rules() {
     if common::need_root("source_routes_are_refused_in_sandboxes_with_network_rules").is_none() {
@@ -58,56 +89,20 @@ fn source_routes_are_refused_in_sandboxes_with_network_rules() {
         v4.local_addr().unwrap().port(),
         v6.local_addr().unwrap().port(),
     );
-    let acts: Vec<String> = vec![
-        "rthdr6".into(),
-        "hopopts6".into(),
-        "pktoptions2292".into(),
-        "ipopts4".into(),
-        format!("retopts4:{p4}"),
-        format!("cmsgrthdr6:{p6}"),
-        format!("raw6rt:{p6}"),
-        format!("udp6:{p6}"),
-        format!("udp4:{p4}"),
-        "reuseaddr".into(),
-        "bigopt".into(),
-        "v6only".into(),
-        "nodelay".into(),
-        "tos".into(),
-    ];
-    let d = common::Daemon::start();
-    let net = common::write_profile(
-        d.dir.path(),
-        "netrules",
-        "description: a network rule\nnetwork:\n  - deny: connect\n    addresses: 127.0.0.9\n",
+    let acts = format!(
+        "rthdr6 hopopts6 pktoptions2292 ipopts4 retopts4:{p4} cmsgrthdr6:{p6} raw6rt:{p6} \
+         udp6:{p6} udp4:{p4} reuseaddr bigopt v6only nodelay tos"
     );
+    let n_acts = acts.split(' ').count();
+    let d = common::Daemon::start();
+    let net = common::write_profile(d.dir.path(), "netrules", NETRULES);
     let nonet = common::write_profile(
         d.dir.path(),
         "nonet",
         "description: no network rule\nfile:\n  - deny: read\n    paths: [/nonexistent/varmor]\n",
     );
     let run = |profile: Option<&str>, tag: &str| {
-        let mut c = match profile {
-            Some(p) => {
-                let mut c = d.cmd(&["--profile", p, "--"]);
-                c.arg(std::env::current_exe().unwrap());
-                c
-            }
-            None => std::process::Command::new(std::env::current_exe().unwrap()),
-        };
-        c.args([
-            "--exact",
-            "rthdr_child_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("VARMOR_RTHDR_CHILD", acts.join(" "))
-        .env("VARMOR_RTHDR_TAG", tag)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let o = c.output().unwrap();
-        let (so, se) = (common::stdout(&o), common::stderr(&o));
-        (results(&so), format!("stdout:\n{so}\nstderr:\n{se}"), se)
+        child(profile.map(|p| d.cmd(&["--profile", p, "--"])), &acts, tag)
     };
     let (outside, octx, _) = run(None, "out");
     let (inside, ictx, ise) = run(Some(&net), "in");
@@ -124,7 +119,7 @@ fn source_routes_are_refused_in_sandboxes_with_network_rules() {
         ("inside", &inside),
         ("plain", &plain),
     ] {
-        assert_eq!(got.len(), acts.len(), "{name} ran every action\n{ctx}");
+        assert_eq!(got.len(), n_acts, "{name} ran every action\n{ctx}");
     }
     let res = |v: &[(String, String)], a: &str| {
         v.iter()
@@ -259,11 +254,7 @@ fn source_routed_packets_of_sandbox_sockets_are_dropped() {
         v6.local_addr().unwrap().port(),
     );
     let d = common::Daemon::start();
-    let net = common::write_profile(
-        d.dir.path(),
-        "netrules",
-        "description: a network rule\nnetwork:\n  - deny: connect\n    addresses: 127.0.0.9\n",
-    );
+    let net = common::write_profile(d.dir.path(), "netrules", NETRULES);
     let mut c = d.cmd(&["--profile", &net, "--"]);
     c.arg(std::env::current_exe().unwrap())
         .args([
@@ -278,19 +269,7 @@ fn source_routed_packets_of_sandbox_sockets_are_dropped() {
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut held = None;
-    let mut line = String::new();
-    while held.is_none() && std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 {
-        if let Some(i) = line.find("VARMOR:HOLD ") {
-            let v: Vec<i32> = line[i + 12..]
-                .split_whitespace()
-                .map(|x| x.parse().unwrap())
-                .collect();
-            held = Some((v[0], v[1], v[2]));
-        }
-        line.clear();
-    }
-    let (pid, fd6, fd4) = held.expect("the sandbox holds its sockets");
+    let (pid, fd6, fd4) = sockopt::held(&mut out).expect("the sandbox holds its sockets");
     let (s6, s4) = (sockopt::grab(pid, fd6), sockopt::grab(pid, fd4));
     let in6 = sockopt::routed_send(&s6, libc::AF_INET6, p6, b"egress6-in");
     let in4 = sockopt::routed_send(&s4, libc::AF_INET, p4, b"egress4-in");
@@ -344,25 +323,10 @@ fn allow_lists_refuse_and_complain_mode_reports() {
         "allowlist",
         "description: an allow list\nnetwork_default: deny\nnetwork_allow:\n  - addresses: 127.0.0.1\n",
     );
-    let net = common::write_profile(
-        d.dir.path(),
-        "netrules",
-        "description: a network rule\nnetwork:\n  - deny: connect\n    addresses: 127.0.0.9\n",
-    );
+    let net = common::write_profile(d.dir.path(), "netrules", NETRULES);
     let run = |args: &[&str]| {
-        let mut c = d.cmd(args);
-        c.arg(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "rthdr_child_helper",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("VARMOR_RTHDR_CHILD", "rthdr6 reuseaddr")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let o = c.output().unwrap();
-        (results(&common::stdout(&o)), common::stderr(&o))
+        let (got, _, se) = child(Some(d.cmd(args)), "rthdr6 reuseaddr", "");
+        (got, se)
     };
     let (got, se) = run(&["--profile", &allow, "--"]);
     let eperm = libc::EPERM.to_string();

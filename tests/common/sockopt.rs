@@ -267,3 +267,19 @@ pub fn drain(s: &UdpSocket) -> Vec<String> {
     }
     got
 }
+
+/// The `VARMOR:HOLD pid fd6 fd4` line of a `hold` child: (pid, fd6, fd4).
+pub fn held(out: &mut impl std::io::BufRead) -> Option<(i32, i32, i32)> {
+    let mut line = String::new();
+    while out.read_line(&mut line).ok()? > 0 {
+        if let Some(i) = line.find("VARMOR:HOLD ") {
+            let v: Vec<i32> = line[i + 12..]
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            return (v.len() == 3).then(|| (v[0], v[1], v[2]));
+        }
+        line.clear();
+    }
+    None
+}
