@@ -2,8 +2,9 @@
 //! on the backend VARMOR_TEST_BACKEND: an IPv6 routing header or IPv4 options would send
 //! packets through a first hop the address rules never see. Inside: setsockopt
 //! IPV6_RTHDR, IPV6_HOPOPTS, IPV6_2292PKTOPTIONS and IP_OPTIONS (an LSRR) get EPERM and a
-//! line (the hook runs before the kernel's own checks); control messages (IP_RETOPTS, and
-//! IPV6_RTHDR where the kernel takes one: CONFIG_IPV6_MIP6) get EPERM; the sandbox's own
+//! line (the hook runs before the kernel's own checks); control messages (IP_RETOPTS: IPv4
+//! options, dropped at egress with a line; IPV6_RTHDR where the kernel takes one:
+//! CONFIG_IPV6_MIP6) get EPERM and never arrive; the sandbox's own
 //! sockets, given a sticky route from outside, have their packets dropped at egress (EPERM,
 //! a line naming the first hop, nothing arrives). Ordinary options (SO_REUSEADDR, one
 //! larger than a page, IPV6_V6ONLY, TCP_NODELAY, IP_TOS) and plain UDP work. Outside, and
@@ -90,7 +91,7 @@ fn source_routes_are_refused_in_sandboxes_with_network_rules() {
         v6.local_addr().unwrap().port(),
     );
     let acts = format!(
-        "rthdr6 hopopts6 pktoptions2292 ipopts4 retopts4:{p4} cmsgrthdr6:{p6} raw6rt:{p6} \
+        "rthdr6 hopopts6 pktoptions2292 ipopts4 retopts4:{p4} retnops4:{p4} cmsgrthdr6:{p6} raw6rt:{p6} \
          udp6:{p6} udp4:{p4} reuseaddr bigopt v6only nodelay tos"
     );
     let n_acts = acts.split(' ').count();
@@ -201,13 +202,19 @@ fn source_routes_are_refused_in_sandboxes_with_network_rules() {
             "{want} arrived: {arrived6:?}\n{ctx}"
         );
     }
-    for want in ["udp4-in", "udp4-out", "udp4-plain"] {
+    for want in [
+        "udp4-in",
+        "udp4-out",
+        "udp4-plain",
+        "retnops4-out",
+        "retnops4-plain",
+    ] {
         assert!(
             arrived4.iter().any(|g| g == want),
             "{want} arrived: {arrived4:?}\n{ctx}"
         );
     }
-    for bad in ["retopts4-in", "cmsgrthdr6-in", "raw6rt-in"] {
+    for bad in ["retopts4-in", "retnops4-in", "cmsgrthdr6-in", "raw6rt-in"] {
         assert!(
             !arrived4.iter().chain(&arrived6).any(|g| g == bad),
             "{bad} arrived\n{ctx}"
@@ -220,6 +227,8 @@ fn source_routes_are_refused_in_sandboxes_with_network_rules() {
         "setsockopt(IPV6_HOPOPTS)",
         "setsockopt(IPV6_2292PKTOPTIONS)",
         "setsockopt(IP_OPTIONS)",
+        // IP_RETOPTS: the control message, dropped at egress.
+        "packet to 127.0.0.1 (IPv4 options)",
     ] {
         assert!(
             has_line(&ise, o, " by rthdr_child_hel"),

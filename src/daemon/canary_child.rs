@@ -133,25 +133,27 @@ fn attempt(hook: Hook, s: &Setup) -> i32 {
     }
 }
 
-/// A loose source route through 127.0.0.1 after a NOP (IPv4 options, 8 bytes).
-const LSRR: [u8; 8] = [1, 131, 7, 4, 127, 0, 0, 1];
+/// IPv4 options: four NOPs. Every IPv4 option is refused in a sandbox with network rules
+/// (bpf/srcroute.bpf.c), and these need no CAP_NET_RAW, which varmord's systemd unit does
+/// not grant (a source route itself needs it on recent kernels).
+const OPTIONS: [u8; 4] = [1, 1, 1, 1];
 
 fn udp4() -> std::io::Result<std::net::UdpSocket> {
     std::net::UdpSocket::bind(("127.0.0.1", 0))
 }
 
-/// setsockopt(IP_OPTIONS) with the LSRR on a fresh UDP socket.
+/// setsockopt(IP_OPTIONS) on a fresh UDP socket.
 fn set_source_route() -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let s = udp4()?;
-    // SAFETY: LSRR is valid for its length for the call's duration.
+    // SAFETY: OPTIONS is valid for its length for the call's duration.
     let r = unsafe {
         libc::setsockopt(
             s.as_raw_fd(),
             libc::IPPROTO_IP,
             libc::IP_OPTIONS,
-            LSRR.as_ptr().cast(),
-            LSRR.len() as libc::socklen_t,
+            OPTIONS.as_ptr().cast(),
+            OPTIONS.len() as libc::socklen_t,
         )
     };
     if r < 0 {
@@ -160,7 +162,7 @@ fn set_source_route() -> std::io::Result<()> {
     Ok(())
 }
 
-/// A datagram to 127.0.0.1:port carrying the LSRR as an IP_RETOPTS control message.
+/// A datagram to 127.0.0.1:port carrying OPTIONS as an IP_RETOPTS control message.
 fn send_source_routed(port: u16) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let s = udp4()?;
@@ -177,7 +179,7 @@ fn send_source_routed(port: u16) -> std::io::Result<()> {
         iov_base: payload.as_ptr() as *mut libc::c_void,
         iov_len: payload.len(),
     };
-    // u64 words: aligned for cmsghdr; 64 bytes hold one header and the 8 option bytes.
+    // u64 words: aligned for cmsghdr; 64 bytes hold one header and the option bytes.
     let mut ctl = [0u64; 8];
     // SAFETY: msghdr is plain data; all zeroes is a valid value.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -189,12 +191,12 @@ fn send_source_routed(port: u16) -> std::io::Result<()> {
     // SAFETY: CMSG_* are arithmetic on msg, whose control buffer (ctl) holds the one
     // header and its data; sendmsg reads msg and what it points to, all alive here.
     let r = unsafe {
-        msg.msg_controllen = libc::CMSG_SPACE(LSRR.len() as u32) as usize;
+        msg.msg_controllen = libc::CMSG_SPACE(OPTIONS.len() as u32) as usize;
         let c = libc::CMSG_FIRSTHDR(&msg);
         (*c).cmsg_level = libc::IPPROTO_IP;
         (*c).cmsg_type = libc::IP_RETOPTS;
-        (*c).cmsg_len = libc::CMSG_LEN(LSRR.len() as u32) as usize;
-        std::ptr::copy_nonoverlapping(LSRR.as_ptr(), libc::CMSG_DATA(c), LSRR.len());
+        (*c).cmsg_len = libc::CMSG_LEN(OPTIONS.len() as u32) as usize;
+        std::ptr::copy_nonoverlapping(OPTIONS.as_ptr(), libc::CMSG_DATA(c), OPTIONS.len());
         libc::sendmsg(s.as_raw_fd(), &msg, 0)
     };
     if r < 0 {

@@ -26,9 +26,9 @@ pub enum Hook {
     Connect,
     /// A connect to an abstract unix socket (only where the kernel has the hook: 6.7+).
     UnixConnect,
-    /// Setting an IPv4 source route (setsockopt IP_OPTIONS with an LSRR).
+    /// Setting IPv4 options, as a source route would (setsockopt IP_OPTIONS).
     SourceRoute,
-    /// Sending a datagram with an IPv4 source route (an IP_RETOPTS control message).
+    /// Sending a datagram with IPv4 options (an IP_RETOPTS control message).
     SourceRoutePacket,
 }
 

@@ -15,6 +15,9 @@ const IP_RETOPTS: i32 = 7;
 
 /// A loose source route through 127.0.0.1, after a NOP: 8 bytes of IPv4 options.
 pub const LSRR: [u8; 8] = [1, 131, 7, 4, 127, 0, 0, 1];
+/// Four NOPs: IPv4 options anyone may send (a source route needs CAP_NET_RAW on recent
+/// kernels), refused all the same in a sandbox with network rules.
+const NOPS: [u8; 4] = [1, 1, 1, 1];
 /// Hop-by-hop options holding one PadN: the smallest valid header.
 const HOPOPTS: [u8; 8] = [0, 0, 1, 4, 0, 0, 0, 0];
 
@@ -157,6 +160,9 @@ pub fn act(a: &str, tag: &str) -> String {
         }),
         "retopts4" => on(V4, DG, 0, &|s| {
             send(s, V4, port, p, Some((libc::IPPROTO_IP, IP_RETOPTS, &LSRR)))
+        }),
+        "retnops4" => on(V4, DG, 0, &|s| {
+            send(s, V4, port, p, Some((libc::IPPROTO_IP, IP_RETOPTS, &NOPS)))
         }),
         "cmsgrthdr6" => on(V6, DG, 0, &|s| {
             send(
