@@ -118,6 +118,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } v_dns_orig SEC(".maps");
 
+/* Socket-local: freed with the socket, never iterated (bpf/varmor.h, struct varmor_sk). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct varmor_sk);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} v_sk_ns SEC(".maps");
+
 /* A zeroed event in v_events with the fields every kind has (the task's pid and comm
  * included), or NULL when the ring is full: the caller adds its own fields and submits. */
 static __always_inline struct varmor_event *varmor_event_new(__u32 ns, __u32 kind, __u32 perms, __u32 rule,

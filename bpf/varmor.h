@@ -16,6 +16,7 @@
  *   v_dns       HASH     u32 mnt-ns inode     -> struct varmor_dns     (the sandbox's resolver)
  *   v_net_dyn   HASH     varmor_dyn_key       -> struct varmor_dyn_val (addresses varmord answered)
  *   v_dns_orig  LRU_HASH u64 socket cookie    -> struct varmor_dns_orig (where DNS was sent)
+ *   v_sk_ns     SK_STORAGE socket             -> struct varmor_sk      (the sandbox a socket was made in)
  * Every key starts with the namespace inode, so one sandbox's entries are
  * a contiguous, exactly-deletable set and never match another namespace.
  */
@@ -84,6 +85,16 @@
 #define VARMOR_EV_PTRACE     5
 #define VARMOR_EV_MOUNT      6
 #define VARMOR_EV_UNIX       7
+#define VARMOR_EV_SRCROUTE   8 /* a source route refused (bpf/srcroute.bpf.c) */
+
+/* Source routes (bpf/srcroute.bpf.c), refused in every namespace with network rules: an
+ * IPv6 routing header or IPv4 options send a packet through a first hop that no sock_addr
+ * hook sees. VARMOR_EV_SRCROUTE events: perms says where it was refused; SETSOCKOPT: port
+ * is the option name, family AF_INET (level IPPROTO_IP) or AF_INET6 (IPPROTO_IPV6);
+ * PACKET: addr (as varmor_lpm_addr_key's) is the packet's destination, its first hop.
+ * rule: the namespace's allow-list origin, else its first network rule's. */
+#define VARMOR_SRCROUTE_SETSOCKOPT 0x1
+#define VARMOR_SRCROUTE_PACKET     0x2
 
 /* Unix-socket rules (bpf/unix.bpf.c; src/profile/unix.rs). They live in the path maps
  * (v_exact, v_prefix, v_suffix, v_glob) under keys of their own: a path socket's rules
@@ -230,6 +241,14 @@ struct varmor_dns_orig {
 	__u16 port;
 	__u16 family;
 	__u32 pad;
+};
+
+/* v_sk_ns value: the namespace (and its sandbox's generation) a socket was created in,
+ * so that the egress program, which runs without a task to ask, knows it is confined. */
+struct varmor_sk {
+	__u32 ns;
+	__u32 pad;
+	__u64 generation;
 };
 
 struct varmor_event {

@@ -25,8 +25,8 @@ root=$PWD
 out=$root/target/matrix
 
 # name|kernel|lsm (empty: the kernel's default)|backend|auto must pick|tests|advisory tests
-enforcement="backend_choice confine_file confine_exec confine_net confine_dns confine_unix confine_chmod confine_seccomp confine_chroot confine_lsm flow hostile faults faults_state ps learn lifecycle escape_path escape_exec escape_net escape_unix escape_ns"
-seed="backend_choice confine_file confine_exec confine_net confine_dns confine_unix confine_chroot flow escape_path escape_exec escape_net escape_unix escape_ns"
+enforcement="backend_choice confine_file confine_exec confine_net confine_dns confine_rthdr confine_unix confine_chmod confine_seccomp confine_chroot confine_lsm flow hostile faults faults_state ps learn lifecycle escape_path escape_exec escape_net escape_unix escape_ns"
+seed="backend_choice confine_file confine_exec confine_net confine_dns confine_rthdr confine_unix confine_chroot flow escape_path escape_exec escape_net escape_unix escape_ns"
 # The workload suites (npm, pip, cargo, make, git, Firefox, a coding agent: about 6 min
 # under TCG) run on bpf-lsm in the 6.12 leg; VARMOR_MATRIX_WORKLOADS=0 leaves them out.
 [ "${VARMOR_MATRIX_WORKLOADS:-1}" = 1 ] && enforcement="workloads workload_agent $enforcement"

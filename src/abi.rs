@@ -67,6 +67,9 @@ pub const EV_PTRACE: u32 = sys::VARMOR_EV_PTRACE;
 pub const EV_MOUNT: u32 = sys::VARMOR_EV_MOUNT;
 pub const NO_RULE: u32 = sys::VARMOR_NO_RULE;
 pub const EV_UNIX: u32 = sys::VARMOR_EV_UNIX;
+pub const EV_SRCROUTE: u32 = sys::VARMOR_EV_SRCROUTE;
+pub const SRCROUTE_SETSOCKOPT: u32 = sys::VARMOR_SRCROUTE_SETSOCKOPT;
+pub const SRCROUTE_PACKET: u32 = sys::VARMOR_SRCROUTE_PACKET;
 pub const UNIX_CONNECT: u32 = sys::VARMOR_UNIX_CONNECT;
 pub const UNIX_SEND: u32 = sys::VARMOR_UNIX_SEND;
 pub const UNIX_ALLOW_SHIFT: u32 = sys::VARMOR_UNIX_ALLOW_SHIFT;
@@ -111,6 +114,8 @@ pub type DynKey = sys::varmor_dyn_key;
 pub type DynVal = sys::varmor_dyn_val;
 /// `struct varmor_dns_orig`: v_dns_orig value.
 pub type DnsOrig = sys::varmor_dns_orig;
+/// `struct varmor_sk`: v_sk_ns value: the namespace a socket was created in.
+pub type SkTag = sys::varmor_sk;
 /// `struct varmor_event`: one ring-buffer event.
 pub type Event = sys::varmor_event;
 
@@ -165,6 +170,7 @@ pod! {
     DynKey = 20,
     DynVal = 80,
     DnsOrig = 24,
+    SkTag = 16,
     u32 = 4,
 }
 

@@ -161,11 +161,11 @@ fn denied_inside_allowed_outside() {
     let ports: [u16; 5] = p.clone().try_into().unwrap();
     let pins = TempPins::new("confinenet");
     let hooks = NetHooks::attach(&pins.0, Path::new(CGROUP)).expect("attach the cgroup hooks");
-    assert_eq!(hooks.len(), varmor::bpf::NET_PROGS.len());
+    let all = varmor::bpf::NET_PROGS.len() + varmor::bpf::SRCROUTE_PROGS.len();
+    assert_eq!(hooks.len(), all);
     let again = NetHooks::attach(&pins.0, Path::new(CGROUP)).expect("adopt the pinned links");
     assert_eq!(
-        again.adopted,
-        varmor::bpf::NET_PROGS.len(),
+        again.adopted, all,
         "a second attach adopts the pinned links"
     );
     let maps = Maps::open(&pins.0).unwrap();

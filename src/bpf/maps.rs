@@ -12,7 +12,7 @@ use crate::abi::{self, Pod};
 use crate::encode::MapEntries;
 
 /// Pinned map names, in bpf/maps.bpf.h order.
-pub const MAP_NAMES: [&str; 11] = [
+pub const MAP_NAMES: [&str; 12] = [
     "v_ns",
     "v_exact",
     "v_prefix",
@@ -24,11 +24,13 @@ pub const MAP_NAMES: [&str; 11] = [
     "v_dns",
     "v_net_dyn",
     "v_dns_orig",
+    "v_sk_ns",
 ];
 
 /// Byte offset of the namespace inode in each map's key; None: not keyed by namespace
-/// (v_events has no keys; v_dns_orig is keyed by socket cookie and grants nothing).
-const NS_OFFSET: [Option<usize>; 11] = [
+/// (v_events has no keys; v_dns_orig is keyed by socket cookie and grants nothing;
+/// v_sk_ns is socket-local storage, freed with each socket, and cannot be walked).
+const NS_OFFSET: [Option<usize>; 12] = [
     Some(0),
     Some(0),
     Some(4),
@@ -39,6 +41,7 @@ const NS_OFFSET: [Option<usize>; 11] = [
     None,
     Some(0),
     Some(0),
+    None,
     None,
 ];
 
@@ -208,7 +211,7 @@ impl Maps {
             .maps
             .iter()
             .enumerate()
-            .filter(|(m, _)| MAP_NAMES[*m] != "v_events")
+            .filter(|(m, _)| !matches!(MAP_NAMES[*m], "v_events" | "v_sk_ns"))
         {
             for k in map.keys().collect::<Vec<_>>() {
                 map.delete(&k)

@@ -23,7 +23,7 @@ pub use events::{event_text, Events};
 pub use lsm::{probe_lsm, verify_lsm_objects, LsmHooks};
 pub use maps::{Maps, MAP_NAMES};
 pub use matchtest::{bench_decision, bench_linear64, MatchTest};
-pub use net::{NetHooks, NET_PROGS};
+pub use net::{NetHooks, NET_PROGS, SRCROUTE_PROGS};
 pub use unix::{UnixHooks, UNIX_PROGS};
 
 /// Where varmord pins by default.

@@ -1,6 +1,7 @@
-//! The six cgroup sock_addr programs of bpf/net.bpf.c, attached with BPF links that are
-//! pinned under `<pin_dir>/links/`, so the hooks outlive varmord and a restarted varmord
-//! adopts them instead of attaching twice.
+//! The cgroup programs of bpf/net.bpf.c (sock_addr hooks, sock_create) and of
+//! bpf/srcroute.bpf.c (setsockopt, sock_create, skb egress: source routes), attached with
+//! BPF links that are pinned under `<pin_dir>/links/`, so the hooks outlive varmord and a
+//! restarted varmord adopts them instead of attaching twice.
 
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -24,6 +25,13 @@ pub const NET_PROGS: [&str; 11] = [
     "varmor_sock_create",
 ];
 
+/// Program names in bpf/srcroute.bpf.c, attached and pinned with the network programs.
+pub const SRCROUTE_PROGS: [&str; 3] = [
+    "varmor_sr_setsockopt",
+    "varmor_sr_sock_create",
+    "varmor_sr_egress",
+];
+
 /// The attached network hooks.
 #[derive(Debug)]
 pub struct NetHooks {
@@ -33,16 +41,34 @@ pub struct NetHooks {
 }
 
 impl NetHooks {
-    /// Loads bpf/net.bpf.c against the maps pinned in `pin_dir` (creating them if
-    /// needed), attaches its programs to the cgroup2 directory `cgroup`, and pins the
-    /// links. Links already pinned there are adopted as they are.
+    /// Loads bpf/net.bpf.c and bpf/srcroute.bpf.c against the maps pinned in `pin_dir`
+    /// (creating them if needed), attaches their programs to the cgroup2 directory
+    /// `cgroup`, and pins the links. Links already pinned there are adopted as they are.
+    /// All or nothing: when the second object fails, the first's links are detached.
     pub fn attach(pin_dir: &Path, cgroup: &Path) -> Result<NetHooks, BpfError> {
-        let (links, adopted) =
+        let (mut links, mut adopted) =
             attach_cgroup_progs(pin_dir, cgroup, object!("net"), "net.bpf.o", &NET_PROGS)?;
+        match attach_cgroup_progs(
+            pin_dir,
+            cgroup,
+            object!("srcroute"),
+            "srcroute.bpf.o",
+            &SRCROUTE_PROGS,
+        ) {
+            Ok((l, a)) => {
+                links.extend(l);
+                adopted += a;
+            }
+            Err(e) => {
+                drop(links);
+                let _ = detach_pinned(pin_dir, &NET_PROGS);
+                return Err(e);
+            }
+        }
         Ok(NetHooks { links, adopted })
     }
 
-    /// Number of attached programs (NET_PROGS.len() when complete).
+    /// Number of attached programs (NET_PROGS.len() + SRCROUTE_PROGS.len() when complete).
     pub fn len(&self) -> usize {
         self.links.len()
     }
@@ -53,6 +79,7 @@ impl NetHooks {
 
     /// Detaches every pinned network link under `pin_dir` and removes the pins.
     pub fn detach_and_unpin(pin_dir: &Path) -> Result<(), BpfError> {
+        detach_pinned(pin_dir, &SRCROUTE_PROGS)?;
         detach_pinned(pin_dir, &NET_PROGS)
     }
 }

@@ -138,6 +138,8 @@ fn hook_of_event(ev: &abi::Event) -> Option<Hook> {
         abi::EV_FILE if ev.perms & abi::MAY_CREATE != 0 => Some(Hook::PathCreate),
         abi::EV_EXEC => Some(Hook::Exec),
         abi::EV_NET => Some(Hook::Connect),
+        abi::EV_SRCROUTE if ev.perms == abi::SRCROUTE_SETSOCKOPT => Some(Hook::SourceRoute),
+        abi::EV_SRCROUTE => Some(Hook::SourceRoutePacket),
         abi::EV_UNIX => Some(Hook::UnixConnect),
         abi::EV_CAP => Some(Hook::Capable),
         abi::EV_PTRACE => Some(Hook::Ptrace),

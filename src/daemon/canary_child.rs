@@ -128,7 +128,81 @@ fn attempt(hook: Hook, s: &Setup) -> i32 {
                     .map(drop),
             )
         }
+        Hook::SourceRoute => result(set_source_route()),
+        Hook::SourceRoutePacket => result(send_source_routed(s.port)),
     }
+}
+
+/// IPv4 options: four NOPs. Every IPv4 option is refused in a sandbox with network rules
+/// (bpf/srcroute.bpf.c), and these need no CAP_NET_RAW, which varmord's systemd unit does
+/// not grant (a source route itself needs it on recent kernels).
+const OPTIONS: [u8; 4] = [1, 1, 1, 1];
+
+fn udp4() -> std::io::Result<std::net::UdpSocket> {
+    std::net::UdpSocket::bind(("127.0.0.1", 0))
+}
+
+/// setsockopt(IP_OPTIONS) on a fresh UDP socket.
+fn set_source_route() -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let s = udp4()?;
+    // SAFETY: OPTIONS is valid for its length for the call's duration.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_OPTIONS,
+            OPTIONS.as_ptr().cast(),
+            OPTIONS.len() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A datagram to 127.0.0.1:port carrying OPTIONS as an IP_RETOPTS control message.
+fn send_source_routed(port: u16) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let s = udp4()?;
+    let mut to = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+        },
+        sin_zero: [0; 8],
+    };
+    let payload = *b"canary";
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
+    };
+    // u64 words: aligned for cmsghdr; 64 bytes hold one header and the option bytes.
+    let mut ctl = [0u64; 8];
+    // SAFETY: msghdr is plain data; all zeroes is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut to as *mut libc::sockaddr_in).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.as_mut_ptr().cast();
+    // SAFETY: CMSG_* are arithmetic on msg, whose control buffer (ctl) holds the one
+    // header and its data; sendmsg reads msg and what it points to, all alive here.
+    let r = unsafe {
+        msg.msg_controllen = libc::CMSG_SPACE(OPTIONS.len() as u32) as usize;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::IPPROTO_IP;
+        (*c).cmsg_type = libc::IP_RETOPTS;
+        (*c).cmsg_len = libc::CMSG_LEN(OPTIONS.len() as u32) as usize;
+        std::ptr::copy_nonoverlapping(OPTIONS.as_ptr(), libc::CMSG_DATA(c), OPTIONS.len());
+        libc::sendmsg(s.as_raw_fd(), &msg, 0)
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn prepare(d: &Path) -> std::io::Result<()> {

@@ -26,6 +26,10 @@ pub enum Hook {
     Connect,
     /// A connect to an abstract unix socket (only where the kernel has the hook: 6.7+).
     UnixConnect,
+    /// Setting IPv4 options, as a source route would (setsockopt IP_OPTIONS).
+    SourceRoute,
+    /// Sending a datagram with IPv4 options (an IP_RETOPTS control message).
+    SourceRoutePacket,
 }
 
 impl Hook {
@@ -41,6 +45,8 @@ impl Hook {
             Hook::Ptrace => "ptrace",
             Hook::Connect => "connect",
             Hook::UnixConnect => "unix connect",
+            Hook::SourceRoute => "source route",
+            Hook::SourceRoutePacket => "source route send",
         }
     }
 }
@@ -87,6 +93,14 @@ pub const BPF_LSM: &[HookUse] = &[
         hook: Hook::Connect,
         mechanism: "cgroup/connect4",
     },
+    HookUse {
+        hook: Hook::SourceRoute,
+        mechanism: "cgroup/setsockopt",
+    },
+    HookUse {
+        hook: Hook::SourceRoutePacket,
+        mechanism: "cgroup_skb/egress",
+    },
 ];
 
 /// What the compat backend needs from the kernel (the launcher's Landlock and seccomp
@@ -103,6 +117,14 @@ pub const COMPAT: &[HookUse] = &[
     HookUse {
         hook: Hook::Connect,
         mechanism: "cgroup/connect4",
+    },
+    HookUse {
+        hook: Hook::SourceRoute,
+        mechanism: "cgroup/setsockopt",
+    },
+    HookUse {
+        hook: Hook::SourceRoutePacket,
+        mechanism: "cgroup_skb/egress",
     },
 ];
 
