@@ -216,3 +216,73 @@ fn descriptors_from_outside_are_closed_unless_kept() {
         std::fs::read_to_string("/etc/hostname").unwrap()
     );
 }
+
+/// Every cgroup mount the sandbox sees is read-only (no process leaves its cgroup, so
+/// varmord never mistakes a live sandbox for an ended one); the host's stay writable.
+/// Writing cgroup.procs inside fails with EROFS, as root and as a user; outside, root's
+/// write of the same file still works.
+#[test]
+fn cgroup_mounts_are_read_only_inside_only() {
+    let Some(()) = need_root("cgroup_mounts_are_read_only_inside_only") else {
+        return;
+    };
+    let d = Daemon::start();
+    let cg = varmor::daemon::cgroup::cgroup2_mount().expect("cgroup2 mounted");
+    let procs = cg.join("cgroup.procs");
+    let script = format!(
+        "grep -E ' - cgroup2? ' /proc/self/mountinfo; echo $$ > {}",
+        procs.display()
+    );
+    for as_user in [false, true] {
+        let args = ["--profile", &profile("base"), "--", "sh", "-c", &script];
+        let o = if as_user {
+            d.run_as_user(&args)
+        } else {
+            d.run(&args)
+        };
+        let out = stdout(&o);
+        assert!(
+            !out.is_empty(),
+            "no cgroup mount seen inside: {}",
+            stderr(&o)
+        );
+        for l in out.lines() {
+            let opts = l.split(' ').nth(5).unwrap_or("");
+            assert!(opts.split(',').any(|o| o == "ro"), "writable inside: {l}");
+        }
+        assert!(!o.status.success(), "cgroup.procs written inside");
+        assert!(
+            stderr(&o).contains("Read-only file system"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Outside: the host's cgroup2 mount is untouched, and root moves a process freely.
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = host
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(cg.to_str().unwrap()))
+        .expect("the host's cgroup2 mount");
+    assert!(
+        line.split(' ')
+            .nth(5)
+            .unwrap()
+            .split(',')
+            .any(|o| o == "rw"),
+        "{line}"
+    );
+    let me = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let rel = me
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap()
+        .to_string();
+    let mine = cg.join(rel.trim_start_matches('/')).join("cgroup.procs");
+    let mut child = std::process::Command::new("sleep")
+        .arg("5")
+        .spawn()
+        .unwrap();
+    std::fs::write(&mine, child.id().to_string()).expect("root writes cgroup.procs outside");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -14,6 +14,7 @@ pub mod dynallow;
 mod events;
 pub mod guard;
 pub mod handler;
+mod handlers;
 pub mod journal;
 pub mod notify;
 pub mod peer;

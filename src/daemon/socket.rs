@@ -60,6 +60,13 @@ pub(super) fn bind(
 pub(super) fn serve(shared: &Arc<Shared>, listener: &UnixListener) {
     use std::os::fd::AsFd;
     let busy = Arc::new(AtomicUsize::new(0));
+    let handlers = {
+        let (s, b) = (shared.clone(), busy.clone());
+        super::handlers::Handlers::new(move |sock| {
+            handler::handle(&s, sock);
+            b.fetch_sub(1, Ordering::SeqCst);
+        })
+    };
     while !STOP.load(Ordering::SeqCst) {
         // At the bound, leave new connections in the kernel's listen backlog until a
         // handler finishes (each is bounded by the request timeout).
@@ -79,14 +86,7 @@ pub(super) fn serve(shared: &Arc<Shared>, listener: &UnixListener) {
             Ok((sock, _)) => {
                 let _ = sock.set_nonblocking(false);
                 busy.fetch_add(1, Ordering::SeqCst);
-                let (s, b) = (shared.clone(), busy.clone());
-                let spawned = std::thread::Builder::new()
-                    .stack_size(512 * 1024)
-                    .spawn(move || {
-                        handler::handle(&s, sock);
-                        b.fetch_sub(1, Ordering::SeqCst);
-                    });
-                if spawned.is_err() {
+                if handlers.run(sock).is_err() {
                     busy.fetch_sub(1, Ordering::SeqCst);
                 }
             }

@@ -61,8 +61,36 @@ pub enum Lines {
 }
 
 fn exchange(socket: &Path, req: &Request, fds: &[RawFd]) -> Result<Response, ClientError> {
-    let s = connect(socket)?;
-    let perr = |e: crate::proto::ProtoError| ClientError::Protocol {
+    Sent::send(socket, req, fds)?.answer()
+}
+
+/// A request written to varmord whose answer has not been read yet: the launcher does
+/// work of its own meanwhile (src/launcher/run.rs).
+pub struct Sent<'a> {
+    socket: &'a Path,
+    stream: UnixStream,
+}
+
+impl<'a> Sent<'a> {
+    fn send(socket: &'a Path, req: &Request, fds: &[RawFd]) -> Result<Sent<'a>, ClientError> {
+        let stream = connect(socket)?;
+        write_frame(&stream, req, fds).map_err(|e| protocol(socket, e))?;
+        Ok(Sent { socket, stream })
+    }
+
+    /// Waits for varmord's answer (bounded by the answer timeout).
+    fn answer(self) -> Result<Response, ClientError> {
+        let (resp, _) =
+            read_frame::<Response>(&self.stream, 0).map_err(|e| protocol(self.socket, e))?;
+        match resp {
+            Response::Refused { code, message } => Err(ClientError::Refused { code, message }),
+            ok => Ok(ok),
+        }
+    }
+}
+
+fn protocol(socket: &Path, e: crate::proto::ProtoError) -> ClientError {
+    ClientError::Protocol {
         path: socket.display().to_string(),
         msg: match &e {
             crate::proto::ProtoError::Io(io)
@@ -79,12 +107,6 @@ fn exchange(socket: &Path, req: &Request, fds: &[RawFd]) -> Result<Response, Cli
             }
             _ => e.to_string(),
         },
-    };
-    write_frame(&s, req, fds).map_err(perr)?;
-    let (resp, _) = read_frame::<Response>(&s, 0).map_err(perr)?;
-    match resp {
-        Response::Refused { code, message } => Err(ClientError::Refused { code, message }),
-        ok => Ok(ok),
     }
 }
 
@@ -107,6 +129,19 @@ pub fn confine(
     rules: &RuleSet,
     lines: Lines,
 ) -> Result<Granted, ClientError> {
+    ask_confine(socket, mnt_ns, rules, lines)?.granted()
+}
+
+/// A confine request on its way: `granted` reads varmord's answer.
+pub struct Asked<'a>(Sent<'a>);
+
+/// Sends the confine request and returns without waiting for the answer.
+pub fn ask_confine<'a>(
+    socket: &'a Path,
+    mnt_ns: u64,
+    rules: &RuleSet,
+    lines: Lines,
+) -> Result<Asked<'a>, ClientError> {
     let req = Request::Confine {
         version: PROTO_VERSION,
         mnt_ns,
@@ -122,20 +157,28 @@ pub fn confine(
         Lines::Stderr => vec![std::io::stderr().as_raw_fd()],
         Lines::Learn(fd) => vec![fd],
     };
-    match exchange(socket, &req, &fds)? {
-        Response::Confined {
-            backend,
-            stricter,
-            unenforced,
-            unenforced_optional,
-            ..
-        } => Ok(Granted {
-            backend,
-            stricter,
-            unenforced,
-            unenforced_optional,
-        }),
-        other => Err(unexpected(socket, other)),
+    Sent::send(socket, &req, &fds).map(Asked)
+}
+
+impl Asked<'_> {
+    /// varmord's answer: what it enforces, or its refusal.
+    pub fn granted(self) -> Result<Granted, ClientError> {
+        let socket = self.0.socket;
+        match self.0.answer()? {
+            Response::Confined {
+                backend,
+                stricter,
+                unenforced,
+                unenforced_optional,
+                ..
+            } => Ok(Granted {
+                backend,
+                stricter,
+                unenforced,
+                unenforced_optional,
+            }),
+            other => Err(unexpected(socket, other)),
+        }
     }
 }
 

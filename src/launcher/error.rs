@@ -48,6 +48,12 @@ pub enum LaunchError {
     NotFound(String),
     #[error("{cmd}: cannot execute: {source}")]
     CannotExecute { cmd: String, source: std::io::Error },
+    #[error("cgroup mount {point}: {what}: {source}")]
+    CgroupReadOnly {
+        point: String,
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error("{what}: {source}")]
     Syscall {
         what: &'static str,

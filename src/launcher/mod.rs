@@ -1,6 +1,7 @@
 //! The launcher (varmor-run's side): namespaces, privileges, Landlock, seccomp, exec, and
 //! the client of varmord's socket. `run` strings the steps together.
 
+pub mod cgroupfs;
 pub mod client;
 pub mod desktop;
 pub mod desktop_entry;

@@ -2,8 +2,9 @@
 //! small ordered steps. Fails closed: any step that fails stops the target from running.
 //!
 //! 1 compile the profile   2 fresh mount namespace (+ user namespace when unprivileged)
-//! 3 drop every capability, no_new_privs   4 varmord confines the namespace
-//! 5 Landlock              6 seccomp (anti-escape + profile + OCI)   7 execve, same pid
+//! 3 drop every capability, no_new_privs   4 varmord confines the namespace (the
+//! anti-escape seccomp filter loads meanwhile)   5 Landlock   6 seccomp (profile + OCI)
+//! 7 execve, same pid
 
 use std::path::PathBuf;
 
@@ -135,13 +136,18 @@ pub fn confine_and_exec(
     allow_own_varmord(&mut wire, &cli.socket);
 
     let mnt_ns = ns::enter_sandbox_namespace()?;
+    let cgroups = super::cgroupfs::make_read_only()?;
     super::timing::mark("namespaces");
     // Privileges go before the rules arrive: on bpf-lsm a profile that denies
     // capabilities would otherwise refuse the launcher's own drop (PR_CAPBSET_DROP
     // needs CAP_SETPCAP), and nothing after this point needs one.
     privs::drop_all()?;
     super::timing::mark("drop privileges");
-    let granted = client::confine(&cli.socket, mnt_ns, &wire, lines)?;
+    // While varmord sets the rules up, the kernel takes the anti-escape filter.
+    let asked = client::ask_confine(&cli.socket, mnt_ns, &wire, lines)?;
+    filters.install_anti_escape()?;
+    super::timing::mark("anti-escape seccomp");
+    let granted = asked.granted()?;
     super::timing::mark("varmord confines");
     // Landlock carries on compat what fanotify cannot see (name changes on protected
     // paths); on bpf-lsm the LSM hooks enforce those exactly, so only the anti-escape part.
@@ -155,7 +161,7 @@ pub fn confine_and_exec(
     }
     // What this kernel's Landlock cannot carry is not enforced either. The plan is made
     // once, from the filesystem as it is now, for this check and for apply below.
-    let plan = landlock::Plan::new(&rules, carry, std::path::Path::new("/"));
+    let plan = landlock::Plan::with_cgroups(&rules, carry, cgroups, std::path::Path::new("/"));
     let lacking = landlock::check(&plan, &rules);
     if !granted.unenforced.is_empty() || !lacking.is_empty() {
         let rules_not: Vec<String> = granted
@@ -185,8 +191,8 @@ pub fn confine_and_exec(
             crate::say!("varmor-run: note: {n}");
         }
     }
-    seccomp::install(filters)?;
-    super::timing::mark("seccomp");
+    filters.install_rest()?;
+    super::timing::mark("profile seccomp");
     if chmod || names {
         // varmord answers chmod and name-changing calls through a notification filter.
         let notify = seccomp::install_notify(chmod, names)?;

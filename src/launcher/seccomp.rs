@@ -23,7 +23,13 @@ fn serr(what: &str, source: libseccomp::error::SeccompError) -> LaunchError {
 }
 
 /// Filters built but not yet loaded (building can fail; loading changes the process).
-pub struct Filters(Vec<ScmpFilterContext>);
+pub struct Filters {
+    /// The anti-escape filter: ours alone, it refuses nothing the launcher still calls
+    /// (varmord's socket, Landlock, seccomp, close_range, execve), so it can go first.
+    anti_escape: ScmpFilterContext,
+    /// The profile's filter and an OCI file's: loaded last, after every launcher step.
+    rest: Vec<ScmpFilterContext>,
+}
 
 const EPERM: i32 = libc::EPERM;
 
@@ -199,7 +205,8 @@ pub fn denies_all_network(rules: &RuleSet) -> bool {
 
 /// Builds every filter for `rules` (+ an OCI file); fails before anything is changed.
 pub fn prepare(rules: &RuleSet, oci_file: Option<&Path>) -> Result<Filters, LaunchError> {
-    let mut v = vec![anti_escape(rules.ptrace, denies_all_network(rules))?];
+    let first = anti_escape(rules.ptrace, denies_all_network(rules))?;
+    let mut v = Vec::new();
     let s = &rules.seccomp;
     if s.default.is_some() || !s.syscalls.is_empty() {
         v.push(build(
@@ -215,15 +222,28 @@ pub fn prepare(rules: &RuleSet, oci_file: Option<&Path>) -> Result<Filters, Laun
         }
         v.push(build(oci.default, &oci.rules, false)?);
     }
-    Ok(Filters(v))
+    Ok(Filters {
+        anti_escape: first,
+        rest: v,
+    })
 }
 
-/// Loads the filters into the kernel (no_new_privs must already be set).
-pub fn install(filters: Filters) -> Result<(), LaunchError> {
-    for f in &filters.0 {
-        f.load().map_err(|e| serr("loading the filter", e))?;
+impl Filters {
+    /// Loads the anti-escape filter (no_new_privs must already be set). The kernel's part
+    /// of a load (checking and compiling the program) overlaps varmord's work this way.
+    pub fn install_anti_escape(&self) -> Result<(), LaunchError> {
+        self.anti_escape
+            .load()
+            .map_err(|e| serr("loading the anti-escape filter", e))
     }
-    Ok(())
+
+    /// Loads the profile's and the OCI file's filters, last before execve.
+    pub fn install_rest(self) -> Result<(), LaunchError> {
+        for f in &self.rest {
+            f.load().map_err(|e| serr("loading the filter", e))?;
+        }
+        Ok(())
+    }
 }
 
 /// fchmodat2 (Linux 6.6), by number: this libseccomp may not know its name.

@@ -1,5 +1,6 @@
-//! Step 5: Landlock. Always: no writes to cgroup files (moving out of the sandbox's
-//! cgroup), signals and ptrace scoped to the sandbox. On the compat backend also the parts
+//! Step 5: Landlock. Always: signals and ptrace scoped to the sandbox (cgroup files are
+//! kept unwritable by read-only mounts, src/launcher/cgroupfs.rs, or by a Landlock rule on
+//! kernels without mount_setattr). On the compat backend also the parts
 //! of file rules fanotify cannot see: create, delete, rename, link (and truncate where a
 //! rule denies it without denying writes) on protected paths.
 //!
@@ -90,16 +91,11 @@ fn o_path(p: &Path) -> Option<OwnedFd> {
 }
 
 /// Applies the Landlock domain of `plan` (`Plan::new` at "/") to this process (before
-/// execve).
+/// execve). A plan that withholds no file right becomes a domain of scopes alone where
+/// the kernel has them (ABI 6): opens then skip Landlock's path walk altogether.
 pub fn apply(plan: &Plan, names: bool) -> Result<LandlockReport, LaunchError> {
     let root = Path::new("/");
     let lerr = LaunchError::Landlock;
-    // With nothing to withhold, a domain that restricts nothing still scopes ptrace.
-    let handled = if plan.handled.is_empty() {
-        BitFlags::from(AccessFs::Execute)
-    } else {
-        plan.handled
-    };
     // Signals stay inside the domain too (Landlock ABI 6; dropped on older kernels): the
     // sandbox cannot kill varmord, its guard or anything else outside. So do abstract
     // sockets where the rules deny every one outside (a second hold besides the cgroup
@@ -110,15 +106,31 @@ pub fn apply(plan: &Plan, names: bool) -> Result<LandlockReport, LaunchError> {
     } else {
         BitFlags::from(Scope::Signal)
     };
-    let mut rs = Ruleset::default()
-        .handle_access(handled)
-        .map_err(lerr)?
-        .scope(scope)
-        .map_err(lerr)?
+    let scopes_alone = plan.handled.is_empty() && crate::probe::landlock_abi() >= Some(6);
+    // With nothing to withhold and no scopes, a domain that restricts nothing (Execute
+    // handled, granted on /) still scopes ptrace.
+    let handled = if plan.handled.is_empty() {
+        BitFlags::from(AccessFs::Execute)
+    } else {
+        plan.handled
+    };
+    let attr = if scopes_alone {
+        Ruleset::default().scope(scope).map_err(lerr)?
+    } else {
+        Ruleset::default()
+            .handle_access(handled)
+            .map_err(lerr)?
+            .scope(scope)
+            .map_err(lerr)?
+    };
+    let mut rs = attr
         .create()
         .map_err(lerr)?
         .log_new_exec(true)
         .map_err(lerr)?;
+    if scopes_alone {
+        return finish(rs.restrict_self().map_err(lerr)?, plan, names);
+    }
     let mut grants = plan.grants(root);
     if plan.handled.is_empty() {
         grants = vec![(PathBuf::from("/"), handled)];
@@ -133,7 +145,14 @@ pub fn apply(plan: &Plan, names: bool) -> Result<LandlockReport, LaunchError> {
             .add_rule(PathBeneath::new(fd, rights))
             .map_err(|source| LaunchError::LandlockRule { path: p, source })?;
     }
-    let status = rs.restrict_self().map_err(lerr)?;
+    finish(rs.restrict_self().map_err(lerr)?, plan, names)
+}
+
+fn finish(
+    status: landlock::RestrictionStatus,
+    plan: &Plan,
+    names: bool,
+) -> Result<LandlockReport, LaunchError> {
     if status.ruleset == RulesetStatus::NotEnforced {
         return Err(LaunchError::LandlockNotEnforced);
     }

@@ -9,6 +9,7 @@ use landlock::{AccessFs, BitFlags, ABI};
 use super::expand::{expand, is_real_dir, on};
 use super::rights::{make_all, rights_for};
 use super::Carry;
+use crate::launcher::cgroupfs::CgroupHold;
 use crate::profile::file::Action;
 use crate::rules::RuleSet;
 
@@ -40,8 +41,14 @@ pub struct Plan {
 
 impl Plan {
     /// The plan for `rules` as the filesystem under `fsroot` ("/" in the launcher,
-    /// /proc/PID/root in varmord) is now.
+    /// /proc/PID/root in varmord) is now, Landlock holding the cgroup files.
     pub fn new(rules: &RuleSet, carry: Carry, fsroot: &Path) -> Plan {
+        Plan::with_cgroups(rules, carry, CgroupHold::Landlock, fsroot)
+    }
+
+    /// As `new`, with the cgroup files held by `cgroups` (read-only mounts made at launch
+    /// need no Landlock rule, src/launcher/cgroupfs.rs).
+    pub fn with_cgroups(rules: &RuleSet, carry: Carry, cgroups: CgroupHold, fsroot: &Path) -> Plan {
         let mut plan = Plan {
             scope_abstract: denies_every_abstract_connect(rules),
             ..Plan::default()
@@ -66,10 +73,10 @@ impl Plan {
         // Moving a process out of its sandbox's cgroup would end the sandbox in varmord's
         // eyes (root can write any cgroup.procs, a user their delegated ones): no cgroup
         // file is writable inside.
-        let cgroups = PathBuf::from("/sys/fs/cgroup");
-        if is_real_dir(fsroot, &cgroups) {
+        let cgroup_dir = PathBuf::from("/sys/fs/cgroup");
+        if cgroups == CgroupHold::Landlock && is_real_dir(fsroot, &cgroup_dir) {
             plan.protections.push(Protection {
-                root: cgroups,
+                root: cgroup_dir,
                 rights: AccessFs::WriteFile.into(),
                 origin: None,
             });
@@ -163,7 +170,11 @@ impl Plan {
             if self.chain.contains_key(&x.root) {
                 continue;
             }
-            let rights = self.handled & !self.above(&x.root);
+            let mut rights = self.handled & !self.above(&x.root);
+            // A protected file takes file rights only (Landlock refuses the others on it).
+            if !is_real_dir(fsroot, &x.root) {
+                rights &= AccessFs::from_file(LL_ABI);
+            }
             if !rights.is_empty() {
                 out.push((x.root.clone(), rights));
             }

@@ -165,3 +165,38 @@ fn abstract_sockets_are_scoped_only_when_every_one_is_denied() {
     assert!(!Plan::new(&complain, Carry::Rules, root).scope_abstract);
     assert!(!Plan::new(&rules("description: t\n"), Carry::Rules, root).scope_abstract);
 }
+
+#[test]
+fn read_only_cgroup_mounts_leave_no_cgroup_rule_and_files_get_file_rights() {
+    use crate::launcher::cgroupfs::CgroupHold;
+    let t = tree();
+    let r = t.path();
+    fs::create_dir_all(r.join("sys/fs/cgroup")).unwrap();
+    let rs =
+        rules("description: t\nfile:\n  - deny: [rename]\n    paths: [/etc/ssh/sshd_config]\n");
+    let held = Plan::new(&rs, Carry::Rules, r);
+    assert!(held.protections.iter().any(|p| p.origin.is_none()));
+    let ro = Plan::with_cgroups(&rs, Carry::Rules, CgroupHold::ReadOnlyMounts, r);
+    assert!(
+        ro.protections.iter().all(|p| p.origin.is_some()),
+        "{:?}",
+        ro.protections
+    );
+    assert!(!ro.handled.contains(AccessFs::WriteFile));
+    // The protected file's own rule holds file rights only (none of the handled ones
+    // here): Landlock would refuse a rule of directory rights on a file.
+    let file = Path::new("/etc/ssh/sshd_config");
+    for (p, g) in ro.grants(r) {
+        if p == file {
+            assert!(AccessFs::from_file(landlock::ABI::V6).contains(g), "{g:?}");
+        }
+    }
+    // Nothing at all to withhold: no grant (the domain is scopes alone).
+    let none = Plan::with_cgroups(
+        &rules("description: t\n"),
+        Carry::Rules,
+        CgroupHold::ReadOnlyMounts,
+        r,
+    );
+    assert!(none.handled.is_empty() && none.grants(r).is_empty());
+}
