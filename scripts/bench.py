@@ -6,7 +6,7 @@ unprivileged user varmor-test, the way people use a launcher). Writes results/be
 (tables whose claims are ratios) and results/bench.svg (launch time and per-op cost vs
 number of rules). Bounded: finishes in a few minutes on 2 cores.
 """
-import json, os, pwd, resource, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
+import json, os, pwd, re, resource, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
@@ -84,6 +84,16 @@ def main():
             ("varmor-run base + Docker seccomp", " ".join(vs(f"{ROOT}/profiles.d/base.yaml")) + " /bin/true"),
         ]
         results["launch_ms"] = hyperfine(launch, 30)
+        # 1b. Where a launch goes: VARMOR_TIMING=1 prints each step of varmor-run's flow
+        # (src/launcher/timing.rs); the median of 30 launches per step.
+        steps = {}
+        for _ in range(30):
+            r = sh(["env", "VARMOR_TIMING=1"] + [a for a in v(f"{ROOT}/profiles.d/base.yaml") if a != "--quiet"] + ["/bin/true"])
+            for line in r.stderr.splitlines():
+                m = re.match(r"varmor-run: timing: (.+?)\s+\+([0-9.]+) ms", line)
+                if m:
+                    steps.setdefault(m.group(1), []).append(float(m.group(2)))
+        results["launch_steps_ms"] = {k: statistics.median(x) for k, x in steps.items()}
         # 2. Per-operation cost inside, vs rules.
         per = {}
         per["bare"] = {"open": oploop([], ["open", "/etc/hostname"], 200000), "exec": oploop([], ["exec"], 300),
@@ -183,6 +193,12 @@ def write_report(r):
           "| launcher | mean ms | vs bwrap | vs firejail default |", "|---|---|---|---|"]
     for k, ms in L.items():
         md.append(f"| {k} | {ms:.2f} | {ms / L['bwrap --dev-bind / /']:.2f}x | {ms / L['firejail (default profile)']:.3f}x |")
+    T = r.get("launch_steps_ms", {})
+    if T:
+        md += ["", "Where `varmor-run base` spends its launch (VARMOR_TIMING=1, median of 30; the rest is process start and exec):", "",
+               "| step | ms |", "|---|---|"]
+        md += [f"| {k} | {ms:.3f} |" for k, ms in T.items()]
+        md.append(f"| (sum) | {sum(T.values()):.3f} |")
     md += ["", "Per operation inside the sandbox (ns/op; ratio to bare):", "",
            "| sandbox | open+close | exec | connect |", "|---|---|---|---|"]
     for k, ops in P.items():

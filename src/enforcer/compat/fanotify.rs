@@ -1,6 +1,6 @@
 //! File and exec rules on the compat backend: one fanotify group per sandbox, with mount
-//! marks on every mount of the sandbox's own mount namespace (so only the sandbox's opens
-//! arrive), answered by `PathIndex`. Allowed files that no rule can reach under any name
+//! marks on the mounts of the sandbox's own mount namespace where a rule can name a file
+//! (reach.rs; so only the sandbox's opens there arrive), answered by `PathIndex`. Allowed files that no rule can reach under any name
 //! get an ignore mark on their inode, so later opens never leave the kernel.
 
 use std::collections::HashMap;
@@ -111,8 +111,22 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
     for m in &mounts {
         *per_dev.entry(&m.dev).or_default() += 1;
     }
+    // Only the mounts where a rule can name a file (reach.rs).
+    let answered = super::fanotify_access();
+    let rules: Vec<&crate::profile::file::PathRule> = ctx
+        .rules
+        .paths
+        .iter()
+        .filter(|r| r.access.intersects(answered))
+        .collect();
+    let points: Vec<&str> = mounts.iter().map(|m| m.point.as_str()).collect();
+    let devs: Vec<&str> = mounts.iter().map(|m| m.dev.as_str()).collect();
+    let inodes = super::inodes::DeniedInodes::collect(ctx.pid, &ctx.rules);
     let mut marked = 0;
-    for m in &mounts {
+    for m in super::reach::needed(&points, &devs, &rules, &inodes.devices())
+        .into_iter()
+        .map(|i| &mounts[i])
+    {
         let path = format!("/proc/{}/root{}", ctx.pid, m.point);
         match group.mark(
             MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_MOUNT,
@@ -142,7 +156,6 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
             .push((m.root.clone(), m.point.clone()));
     }
     let group = Arc::new(group);
-    let inodes = super::inodes::DeniedInodes::collect(ctx.pid, &ctx.rules);
     let answerer = Answerer {
         index,
         inodes,

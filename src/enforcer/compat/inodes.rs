@@ -93,4 +93,9 @@ impl DeniedInodes {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The filesystems (st_dev) the recorded files are on.
+    pub fn devices(&self) -> std::collections::BTreeSet<u64> {
+        self.0.keys().map(|(d, _)| *d).collect()
+    }
 }

@@ -8,6 +8,7 @@ pub mod inodes;
 pub mod landlock_audit;
 pub mod names;
 pub mod opener;
+pub mod reach;
 pub mod worker;
 
 use std::os::fd::{AsRawFd, RawFd};
