@@ -16,6 +16,19 @@ DOCKER_JSON = os.path.join(ROOT, "tests/fixtures/seccomp/docker-like.json")
 USER = "varmor-test"
 RULES = [10, 1000, 10000]
 OUT = os.path.join(ROOT, "results")
+# `bench.py --vm BACKEND`: the launch and per-operation parts only, in a VM of the kernel
+# matrix (scripts/bench.sh --vm), printed as one `bench-json: {...}` line (a VM's writes
+# are thrown away). Only its ratios are compared with this machine's.
+VM = sys.argv[1:2] == ["--vm"]
+BACKEND = sys.argv[2] if VM else "compat"
+
+
+def cgroup2():
+    for l in open("/proc/self/mountinfo"):
+        pre, post = l.split(" - ", 1)
+        if post.split(" ")[0] == "cgroup2":
+            return pre.split(" ")[4]
+    sys.exit("bench: no cgroup2 filesystem mounted")
 
 
 def sh(args, user=True, check=True, **kw):
@@ -60,8 +73,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="varmor-bench-")
     os.chmod(tmp, 0o755)
     sock = os.path.join(tmp, "varmord.sock")
-    pin, cg = "/sys/fs/bpf/varmor-bench", "/sys/fs/cgroup/unified/varmor-bench"
-    d = subprocess.Popen([VARMORD, "--socket", sock, "--pin-dir", pin, "--cgroup-root", cg, "--backend", "compat"],
+    pin, cg = "/sys/fs/bpf/varmor-bench", os.path.join(cgroup2(), "varmor-bench")
+    d = subprocess.Popen([VARMORD, "--socket", sock, "--pin-dir", pin, "--cgroup-root", cg, "--backend", BACKEND],
                          stderr=subprocess.DEVNULL, env=dict(os.environ, RUST_LOG="error"))
     try:
         for _ in range(300):
@@ -70,7 +83,7 @@ def main():
             time.sleep(0.05)
         v = lambda prof: [RUN, "--socket", sock, "--quiet", "--profile", prof, "--"]
         vs = lambda prof: [RUN, "--socket", sock, "--quiet", "--seccomp", DOCKER_JSON, "--profile", prof, "--"]
-        results = {"machine": os.uname().release + f", {os.cpu_count()} cores"}
+        results = {"machine": os.uname().release + f", {os.cpu_count()} cores", "backend": BACKEND}
         # 1. Launch time of /bin/true.
         launch = [
             ("bare", "/bin/true"),
@@ -83,6 +96,8 @@ def main():
             ("firejail --noprofile --seccomp", "firejail --quiet --noprofile --seccomp /bin/true"),
             ("varmor-run base + Docker seccomp", " ".join(vs(f"{ROOT}/profiles.d/base.yaml")) + " /bin/true"),
         ]
+        if VM:  # firejail's setuid start under TCG says nothing new
+            launch = [(k, c) for k, c in launch if not k.startswith("firejail") and "Docker" not in k]
         results["launch_ms"] = hyperfine(launch, 30)
         # 1b. Where a launch goes: VARMOR_TIMING=1 prints each step of varmor-run's flow
         # (src/launcher/timing.rs); the median of 30 launches per step.
@@ -103,14 +118,18 @@ def main():
         per["bwrap"] = {"open": oploop(bw, ["open", "/etc/hostname"], 200000), "exec": oploop(bw, ["exec"], 300),
                         "connect": oploop(bw, ["connect"], 3000)}
         fj = ["firejail", "--quiet", "--noprofile"]
-        per["firejail"] = {"open": oploop(fj, ["open", "/etc/hostname"], 200000), "exec": oploop(fj, ["exec"], 300),
-                           "connect": oploop(fj, ["connect"], 3000)}
+        if not VM:
+            per["firejail"] = {"open": oploop(fj, ["open", "/etc/hostname"], 200000), "exec": oploop(fj, ["exec"], 300),
+                               "connect": oploop(fj, ["connect"], 3000)}
         for n in RULES:
             p = profile(tmp, n)
             per[f"varmor-run {n} rules"] = {"open": oploop(v(p), ["open", "/etc/hostname"], 200000),
                                             "exec": oploop(v(p), ["exec"], 300),
                                             "connect": oploop(v(p), ["connect"], 3000)}
         results["per_op_ns"] = per
+        if VM:
+            print("bench-json: " + json.dumps(results), flush=True)
+            return
         # Name changes under no-secrets in the user's home (a chain directory on compat:
         # varmord performs the allowed calls itself) and in a project below it (Landlock
         # grants them natively), bare vs varmor-run.
@@ -219,6 +238,18 @@ def write_report(r):
            "| rules in the namespace | ns | vs 10 rules |", "|---|---|---|"]
     for k, ns in B.items():
         md.append(f"| {k} | {ns:.0f} | {ns / B['10 rules']:.2f}x |")
+    vm = os.path.join(OUT, "bench-vm.json")
+    if os.path.exists(vm):
+        V = json.load(open(vm))
+        VL, VP = V["launch_ms"], V["per_op_ns"]
+        md += ["", f"The {V['backend']} backend, in a VM of the kernel matrix ({V['machine']}, qemu TCG: about ten times slower "
+               f"than this machine, so only ratios are comparable; scripts/bench.sh --vm, {V.get('date', '')}):", "",
+               "| launch | mean ms | vs bwrap |", "|---|---|---|"]
+        md += [f"| {k} | {ms:.2f} | {ms / VL['bwrap --dev-bind / /']:.2f}x |" for k, ms in VL.items()]
+        md += ["", "| sandbox (VM) | open+close | exec | connect |", "|---|---|---|---|"]
+        for k, ops in VP.items():
+            cell = lambda op: f"{ops[op]:.0f} ({ops[op] / VP['bare'][op]:.2f}x)" if op in ops else "-"
+            md.append(f"| {k} | {cell('open')} | {cell('exec')} | {cell('connect')} |")
     c = r["concurrent_100"]
     md += ["", f"varmord: 100 concurrent launches p50 {c['p50_ms']:.0f} ms, p99 {c['p99_ms']:.0f} ms ({c['ok']} ok); "
            f"RSS {r['rss_kib']}; CPU per denial line {r['cpu_us_per_denial']:.0f} µs.", ""]

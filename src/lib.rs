@@ -14,6 +14,7 @@ pub mod guards;
 pub mod launcher;
 pub mod matcher;
 pub mod probe;
+pub mod procfs;
 pub mod profile;
 pub mod proto;
 pub mod report;

@@ -29,7 +29,7 @@ fn err(path: &Path, source: std::io::Error) -> CgroupError {
 
 /// The cgroup2 mount point, from /proc/self/mountinfo.
 pub fn cgroup2_mount() -> Option<PathBuf> {
-    let text = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let text = crate::procfs::read_text("/proc/self/mountinfo").ok()?;
     text.lines().find_map(|l| {
         let (pre, post) = l.split_once(" - ")?;
         if post.split(' ').next()? != "cgroup2" {

@@ -288,6 +288,7 @@ fn build(
     let t0 = std::time::Instant::now();
     let rules = Arc::new(rules);
     let assessment = shared.enforcer.assess(&rules);
+    let ta = std::time::Instant::now();
     let dir = cgroup::enter(&shared.cgroup_root, id, peer.pid)
         .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
     let sink = Arc::new(Sink::new(
@@ -329,8 +330,9 @@ fn build(
             .hold(id, &dir, &confinement.held_fds());
     }
     log::debug!(
-        "sandbox {id}: cgroup {:?}, enforcer {:?}, guard {:?}",
-        t1 - t0,
+        "sandbox {id}: assess {:?}, cgroup {:?}, enforcer {:?}, guard {:?}",
+        ta - t0,
+        t1 - ta,
         t2 - t1,
         t2.elapsed()
     );

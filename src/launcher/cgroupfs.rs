@@ -97,7 +97,7 @@ fn err(point: &str, what: &'static str, source: std::io::Error) -> LaunchError {
 /// A mount hidden under another one is skipped: no path reaches it. Fails closed on any
 /// other error, naming the mount.
 pub fn make_read_only() -> Result<CgroupHold, LaunchError> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
+    let info = crate::procfs::read_text("/proc/self/mountinfo")
         .map_err(|e| err("/proc/self/mountinfo", "reading", e))?;
     for m in cgroup_mounts(&info) {
         let Ok(c) = CString::new(m.point.as_str()) else {

@@ -64,7 +64,7 @@ fn unescape(s: &str) -> String {
 }
 
 fn mounts(pid: i32) -> Result<Vec<Mount>, EnforceError> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).map_err(|source| {
+    let text = crate::procfs::read_text(format!("/proc/{pid}/mountinfo")).map_err(|source| {
         EnforceError::Io {
             what: format!("reading the sandbox's mountinfo (/proc/{pid}/mountinfo)"),
             source,
