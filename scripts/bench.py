@@ -109,23 +109,21 @@ def main():
                 if m:
                     steps.setdefault(m.group(1), []).append(float(m.group(2)))
         results["launch_steps_ms"] = {k: statistics.median(x) for k, x in steps.items()}
-        # 2. Per-operation cost inside, vs rules.
-        per = {}
-        per["bare"] = {"open": oploop([], ["open", "/etc/hostname"], 200000), "exec": oploop([], ["exec"], 300),
-                       "connect": oploop([], ["connect"], 3000)}
-        per["landlock alone"] = {"open": oploop([], ["landlock", "open", "/etc/hostname"], 200000)}
+        # 2. Per-operation cost inside, vs rules: every sandbox once per round, rounds
+        # interleaved (drift, e.g. a VM's translation cache warming, hits all alike); the
+        # median of the rounds.
         bw = ["bwrap", "--dev-bind", "/", "/"]
-        per["bwrap"] = {"open": oploop(bw, ["open", "/etc/hostname"], 200000), "exec": oploop(bw, ["exec"], 300),
-                        "connect": oploop(bw, ["connect"], 3000)}
         fj = ["firejail", "--quiet", "--noprofile"]
-        if not VM:
-            per["firejail"] = {"open": oploop(fj, ["open", "/etc/hostname"], 200000), "exec": oploop(fj, ["exec"], 300),
-                               "connect": oploop(fj, ["connect"], 3000)}
-        for n in RULES:
-            p = profile(tmp, n)
-            per[f"varmor-run {n} rules"] = {"open": oploop(v(p), ["open", "/etc/hostname"], 200000),
-                                            "exec": oploop(v(p), ["exec"], 300),
-                                            "connect": oploop(v(p), ["connect"], 3000)}
+        ops = {"open": (["open", "/etc/hostname"], 200000), "exec": (["exec"], 300), "connect": (["connect"], 3000)}
+        sandboxes = [("bare", [], ops), ("landlock alone", None, {"open": (["landlock", "open", "/etc/hostname"], 200000)}),
+                     ("bwrap", bw, ops)] + ([] if VM else [("firejail", fj, ops)])
+        sandboxes += [(f"varmor-run {n} rules", v(profile(tmp, n)), ops) for n in RULES]
+        samples = {}
+        for _ in range(3):
+            for name, prefix, these in sandboxes:
+                for op, (args, n) in these.items():
+                    samples.setdefault(name, {}).setdefault(op, []).append(oploop(prefix or [], args, n))
+        per = {name: {op: statistics.median(x) for op, x in o.items()} for name, o in samples.items()}
         results["per_op_ns"] = per
         if VM:
             print("bench-json: " + json.dumps(results), flush=True)

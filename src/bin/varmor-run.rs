@@ -5,7 +5,7 @@ use clap::Parser;
 use varmor::cli::{Format, RunAction, RunCli};
 
 /// Prints `r`'s text to stdout (exit 0) or its error (exit 125).
-fn print_or_fail(r: Result<String, String>) -> std::process::ExitCode {
+fn print_or_fail<E: std::fmt::Display>(r: Result<String, E>) -> std::process::ExitCode {
     match r {
         Ok(text) => {
             print!("{text}");
@@ -30,7 +30,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     match action {
-        RunAction::ShellInit(sh) => print_or_fail(varmor::launcher::shell::init_script(sh)),
+        RunAction::ShellInit(sh) => {
+            print_or_fail(Ok::<_, String>(varmor::launcher::shell::init_script(sh)))
+        }
         RunAction::Desktop { cmd, profile } => {
             print_or_fail(varmor::launcher::desktop::desktop(&cmd, profile.as_deref()))
         }

@@ -286,6 +286,16 @@ fn build(
     style: LineStyle,
 ) -> Result<(Sandbox, crate::enforcer::Assessment), Response> {
     let t0 = std::time::Instant::now();
+    // Everything that can fail without leaving a trace goes first: each later step undoes
+    // the earlier ones when it fails (cgroup, then confinement, then resolver).
+    let ns_fd = peer
+        .mnt_ns_fd
+        .try_clone()
+        .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
+    let pidfd = peer
+        .pidfd
+        .try_clone()
+        .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
     let rules = Arc::new(rules);
     let assessment = shared.enforcer.assess(&rules);
     let ta = std::time::Instant::now();
@@ -336,14 +346,6 @@ fn build(
         t2 - t1,
         t2.elapsed()
     );
-    let ns_fd = peer
-        .mnt_ns_fd
-        .try_clone()
-        .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
-    let pidfd = peer
-        .pidfd
-        .try_clone()
-        .map_err(|e| refuse(RefuseCode::Internal, e.to_string()))?;
     let sandbox = Sandbox {
         id,
         ns: peer.mnt_ns,

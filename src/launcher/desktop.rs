@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::desktop_entry as entry;
+use super::side_error::DesktopError;
 
 use crate::cli::DesktopCmd;
 use crate::profile::{compile, lookup};
@@ -22,7 +23,7 @@ const MAIN: &str = "Desktop Entry";
 const MAX_FILE: u64 = 1 << 20;
 
 /// Carries out `cmd`; returns what to print.
-pub fn desktop(cmd: &DesktopCmd, profile: Option<&str>) -> Result<String, String> {
+pub fn desktop(cmd: &DesktopCmd, profile: Option<&str>) -> Result<String, DesktopError> {
     match cmd {
         DesktopCmd::Install { app } => install(app, profile),
         DesktopCmd::Remove { app } => remove(app),
@@ -31,7 +32,7 @@ pub fn desktop(cmd: &DesktopCmd, profile: Option<&str>) -> Result<String, String
 }
 
 /// $XDG_DATA_HOME, else ~/.local/share (relative values are ignored, as the spec says).
-fn data_home() -> Result<PathBuf, String> {
+fn data_home() -> Result<PathBuf, DesktopError> {
     let abs = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
     if let Some(p) = std::env::var_os("XDG_DATA_HOME").and_then(abs) {
         return Ok(p);
@@ -39,7 +40,7 @@ fn data_home() -> Result<PathBuf, String> {
     std::env::var_os("HOME")
         .and_then(abs)
         .map(|h| h.join(".local/share"))
-        .ok_or_else(|| "neither XDG_DATA_HOME nor HOME is set to an absolute path".into())
+        .ok_or(DesktopError::NoDataHome)
 }
 
 /// $XDG_DATA_DIRS, else /usr/local/share:/usr/share.
@@ -55,24 +56,29 @@ fn data_dirs() -> Vec<PathBuf> {
 }
 
 /// APP as a desktop file id without `.desktop`.
-fn app_id(app: &str) -> Result<&str, String> {
+fn app_id(app: &str) -> Result<&str, DesktopError> {
     let id = app.strip_suffix(".desktop").unwrap_or(app);
     if id.is_empty() || id.starts_with('.') || id.contains('/') || id.contains(char::is_control) {
-        return Err(format!(
-            "`{app}` is not an application name (the .desktop file's name, e.g. firefox-esr)"
-        ));
+        return Err(DesktopError::NotAnApp(app.to_string()));
     }
     Ok(id)
 }
 
-fn read(path: &Path) -> Result<DesktopFile, String> {
+fn read(path: &Path) -> Result<DesktopFile, DesktopError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    let io = |source| DesktopError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
     if meta.len() > MAX_FILE {
-        return Err(format!("{shown}: larger than {MAX_FILE} bytes"));
+        return Err(DesktopError::TooLarge {
+            path: path.to_path_buf(),
+            max: MAX_FILE,
+        });
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
-    DesktopFile::parse(&text, &shown)
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    DesktopFile::parse(&text, &shown).map_err(DesktopError::Parse)
 }
 
 /// The profile of an override we wrote, None for anybody else's file.
@@ -81,7 +87,7 @@ fn ours(path: &Path) -> Option<String> {
     f.get(MAIN, MARKER).map(entry::unescape)
 }
 
-fn user_file(id: &str) -> Result<PathBuf, String> {
+fn user_file(id: &str) -> Result<PathBuf, DesktopError> {
     Ok(data_home()?
         .join("applications")
         .join(format!("{id}.desktop")))
@@ -89,7 +95,7 @@ fn user_file(id: &str) -> Result<PathBuf, String> {
 
 /// The profile to use: the one given, else one named like the app, else the first one
 /// (in lookup order) whose `wraps:` lists the app.
-fn choose_profile(id: &str, given: Option<&str>) -> Result<String, String> {
+fn choose_profile(id: &str, given: Option<&str>) -> Result<String, DesktopError> {
     if let Some(p) = given {
         return Ok(p.to_string());
     }
@@ -102,13 +108,11 @@ fn choose_profile(id: &str, given: Option<&str>) -> Result<String, String> {
             return Ok(l.name);
         }
     }
-    Err(format!(
-        "no profile is named `{id}` or lists it under `wraps:`; pass --profile NAME (see varmor-run --list)"
-    ))
+    Err(DesktopError::NoProfile(id.to_string()))
 }
 
 /// Where the system's `id.desktop` is, or an error naming where it was looked for.
-fn find_source(id: &str, home: &Path) -> Result<PathBuf, String> {
+fn find_source(id: &str, home: &Path) -> Result<PathBuf, DesktopError> {
     let dirs: Vec<PathBuf> = data_dirs()
         .into_iter()
         .map(|d| d.join("applications"))
@@ -137,7 +141,11 @@ fn find_source(id: &str, home: &Path) -> Result<PathBuf, String> {
         _ => format!("; did you mean {}?", near[..near.len().min(5)].join(", ")),
     };
     let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    Err(format!("no {file} in {}{hint}", shown.join(", ")))
+    Err(DesktopError::NoSource {
+        file,
+        dirs: shown.join(", "),
+        hint,
+    })
 }
 
 /// `Exec=` value `raw` prefixed with `prefix`, unless varmor-run already starts it.
@@ -159,19 +167,19 @@ fn wrap_exec(
     Ok(Some(format!("{prefix} {raw}")))
 }
 
-fn install(app: &str, profile: Option<&str>) -> Result<String, String> {
+fn install(app: &str, profile: Option<&str>) -> Result<String, DesktopError> {
     let id = app_id(app)?;
     let home = data_home()?;
     let target = user_file(id)?;
     if target.exists() && ours(&target).is_none() {
-        return Err(format!(
-            "{} exists and was not written by varmor-run (it has no {MARKER}= key); move it away first",
-            target.display()
-        ));
+        return Err(DesktopError::Foreign {
+            path: target,
+            marker: MARKER,
+        });
     }
     let source = find_source(id, &home)?;
     let name = choose_profile(id, profile)?;
-    let (_, top) = compile(&name).map_err(|e| e.to_string())?;
+    let (_, top) = compile(&name)?;
     // A path is made absolute: the desktop runs Exec= from a directory of its choosing.
     let profile = if name.contains('/') || name.ends_with(".yaml") {
         let p = top.path.canonicalize().unwrap_or(top.path);
@@ -182,7 +190,9 @@ fn install(app: &str, profile: Option<&str>) -> Result<String, String> {
     let shown = source.display().to_string();
     let mut f = read(&source)?;
     if f.get(MAIN, "Exec").is_none() {
-        return Err(format!("{shown}: [{MAIN}] has no Exec= to wrap"));
+        return Err(DesktopError::Parse(format!(
+            "{shown}: [{MAIN}] has no Exec= to wrap"
+        )));
     }
     let prog = super::shell::program();
     let prefix = format!(
@@ -190,20 +200,29 @@ fn install(app: &str, profile: Option<&str>) -> Result<String, String> {
         exec_quote(&prog),
         exec_quote(&profile)
     );
-    let wrapped = f.rewrite("Exec", |_, line, raw| {
-        wrap_exec(&prefix, &prog, &shown, line, raw)
-    })?;
+    let wrapped = f
+        .rewrite("Exec", |_, line, raw| {
+            wrap_exec(&prefix, &prog, &shown, line, raw)
+        })
+        .map_err(DesktopError::Parse)?;
     // D-Bus activation would start the app without Exec=, unconfined.
     f.rewrite("DBusActivatable", |g, _, v| {
         Ok((g == MAIN && v.trim() == "true").then(|| "false".to_string()))
-    })?;
+    })
+    .map_err(DesktopError::Parse)?;
     f.insert(MAIN, MARKER, &entry::escape(&profile));
     f.prepend_comment(&format!(
         "Written by varmor-run --desktop install {id} from {shown}: starts it confined by profile {profile}. Undo: varmor-run --desktop remove {id}"
     ));
     let dir = home.join("applications");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let werr = |e: std::io::Error| format!("{}: {e}", target.display());
+    std::fs::create_dir_all(&dir).map_err(|source| DesktopError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let werr = |source: std::io::Error| DesktopError::Io {
+        path: target.clone(),
+        source,
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".varmor-")
         .suffix(".tmp")
@@ -225,26 +244,29 @@ fn install(app: &str, profile: Option<&str>) -> Result<String, String> {
     ))
 }
 
-fn remove(app: &str) -> Result<String, String> {
+fn remove(app: &str) -> Result<String, DesktopError> {
     let id = app_id(app)?;
     let target = user_file(id)?;
     if !target.exists() {
-        return Err(format!("no override {} to remove", target.display()));
+        return Err(DesktopError::NoOverride(target));
     }
     let Some(profile) = ours(&target) else {
-        return Err(format!(
-            "{} was not written by varmor-run (it has no {MARKER}= key); not removing it",
-            target.display()
-        ));
+        return Err(DesktopError::NotOurs {
+            path: target,
+            marker: MARKER,
+        });
     };
-    std::fs::remove_file(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+    std::fs::remove_file(&target).map_err(|source| DesktopError::Io {
+        path: target.clone(),
+        source,
+    })?;
     Ok(format!(
         "removed {} (profile {profile})\n",
         target.display()
     ))
 }
 
-fn list() -> Result<String, String> {
+fn list() -> Result<String, DesktopError> {
     let dir = data_home()?.join("applications");
     let mut rows: Vec<(String, String, String)> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd

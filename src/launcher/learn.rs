@@ -3,6 +3,7 @@
 //! --profile given runs in complain mode on top), collects varmord's lines from a pipe,
 //! and writes a profile draft (learn_draft.rs).
 
+use super::side_error::LearnError;
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -66,11 +67,11 @@ fn learning_rules(
     cli: &RunCli,
     profile: Option<&str>,
     dir: &Path,
-) -> Result<crate::rules::RuleSet, String> {
+) -> Result<crate::rules::RuleSet, LearnError> {
     let path = dir.join("learn.yaml");
     let mut yaml = LEARN_RULES.to_string();
     if let Some(p) = profile {
-        let resolved = crate::profile::lookup::resolve(p, None).map_err(|e| e.to_string())?;
+        let resolved = crate::profile::lookup::resolve(p, None)?;
         yaml = yaml.replacen(
             "description: learning run\n",
             &format!(
@@ -80,8 +81,8 @@ fn learning_rules(
             1,
         );
     }
-    std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut rules = compile(cli, &path.display().to_string()).map_err(|e| e.to_string())?;
+    std::fs::write(&path, yaml).map_err(|e| LearnError::sys(path.display().to_string(), e))?;
+    let mut rules = compile(cli, &path.display().to_string()).map_err(Box::new)?;
     rules.mode = Mode::Complain;
     if let Some(a) = rules.net_allow.as_mut() {
         a.answering = Answering::Every;
@@ -91,21 +92,21 @@ fn learning_rules(
 }
 
 /// Runs the learning session; returns (draft text, the command's exit code).
-pub fn learn(cli: &RunCli, out: &Path, profile: Option<&str>) -> Result<(String, u8), String> {
+pub fn learn(cli: &RunCli, out: &Path, profile: Option<&str>) -> Result<(String, u8), LearnError> {
     if cli.command.is_empty() {
-        return Err("no command given; usage: varmor-run --learn OUT.yaml -- CMD [ARGS...]".into());
+        return Err(LearnError::NoCommand);
     }
-    let tmp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let tmp = tempfile::tempdir().map_err(|e| LearnError::sys("temporary directory", e))?;
     let rules = learning_rules(cli, profile, tmp.path())?;
     let (r, w): (OwnedFd, OwnedFd) =
-        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| LearnError::sys("pipe", e))?;
     // Closed by a successful execve; a byte in it says the command never ran (what the
     // sandbox opened before, e.g. looking the command up, is no sign either way).
     let (status_r, status_w): (OwnedFd, OwnedFd) =
-        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| LearnError::sys("pipe", e))?;
     // SAFETY: varmor-run is single-threaded here; the child only runs the launcher's own
     // flow (which ends in execve or _exit) and touches no lock another thread could hold.
-    match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
+    match unsafe { fork() }.map_err(|e| LearnError::sys("fork", e))? {
         ForkResult::Child => {
             drop(r);
             drop(status_r);
@@ -143,12 +144,11 @@ pub fn learn(cli: &RunCli, out: &Path, profile: Option<&str>) -> Result<(String,
             let never_ran = matches!(nix::unistd::read(status_r.as_raw_fd(), &mut byte), Ok(1));
             if never_ran || seen.is_empty() {
                 // The exec failed, or not even the command's own exec was seen.
-                return Err(format!(
-                    "the command did not run (exit {code}); no draft written"
-                ));
+                return Err(LearnError::DidNotRun(code));
             }
             let text = draft(&seen, &cli.command, profile);
-            std::fs::write(out, &text).map_err(|e| format!("{}: {e}", out.display()))?;
+            std::fs::write(out, &text)
+                .map_err(|e| LearnError::sys(out.display().to_string(), e))?;
             Ok((seen.summary(out), code))
         }
     }

@@ -19,4 +19,5 @@ pub mod ps;
 pub mod run;
 pub mod seccomp;
 pub mod shell;
+pub mod side_error;
 pub mod timing;

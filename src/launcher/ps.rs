@@ -75,10 +75,8 @@ pub fn render(mut list: Vec<SandboxInfo>, format: Format) -> String {
 }
 
 /// Asks varmord and renders the answer.
-pub fn ps(socket: &Path, format: Format) -> Result<String, String> {
-    super::client::list(socket)
-        .map(|l| render(l, format))
-        .map_err(|e| e.to_string())
+pub fn ps(socket: &Path, format: Format) -> Result<String, super::client::ClientError> {
+    super::client::list(socket).map(|l| render(l, format))
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ fn function(shell: Shell, prog: &str, profile: &str, cmd: &str) -> String {
 }
 
 /// The text to `eval` (bash, zsh) or `source` (fish) in `shell`'s rc file.
-pub fn init_script(shell: Shell) -> Result<String, String> {
+pub fn init_script(shell: Shell) -> String {
     let prog = program();
     let mut out = header(shell, &prog);
     // command -> profile that wraps it (first in lookup order wins)
@@ -201,7 +201,7 @@ pub fn init_script(shell: Shell) -> Result<String, String> {
     if taken.is_empty() {
         out += &comment("no profile found lists commands under `wraps:`; nothing is wrapped");
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
