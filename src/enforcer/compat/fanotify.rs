@@ -19,11 +19,11 @@ use crate::matcher::PathIndex;
 use crate::profile::file::Access;
 use crate::rules::Mode;
 
-/// A running fanotify answerer for one sandbox; dropping it stops the thread and closes
+/// A running fanotify answerer for one sandbox; dropping it ends its answers and closes
 /// the group (the kernel then drops every mark of it).
 pub struct FileGuard {
-    /// Declared first: stopped and joined before the group closes.
-    _worker: super::worker::Worker,
+    /// Declared first: deregistered (no answer running or to come) before the group closes.
+    _answering: super::pool::Registration,
     group: Arc<Fanotify>,
     pub marked_mounts: usize,
 }
@@ -165,14 +165,14 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
         report,
     };
     let g = group.clone();
-    let worker =
-        super::worker::Worker::spawn(format!("fan-{}", ctx.id), move |w| answerer.run(&g, &w))
-            .map_err(|source| EnforceError::Io {
-                what: "spawning the answer thread".into(),
-                source,
-            })?;
+    let answering = super::pool::Pool::fanotify()
+        .and_then(|p| p.register(group.clone(), Box::new(move || answerer.answer_ready(&g))))
+        .map_err(|source| EnforceError::Io {
+            what: "registering with the answering threads".into(),
+            source,
+        })?;
     Ok(FileGuard {
-        _worker: worker,
+        _answering: answering,
         group,
         marked_mounts: marked,
     })
@@ -190,17 +190,18 @@ struct Answerer {
 }
 
 impl Answerer {
-    fn run(&self, group: &Fanotify, waiter: &super::worker::Waiter) {
-        while waiter.wait(group.as_fd()) {
-            match group.read_events() {
-                Ok(events) => events.iter().for_each(|ev| self.answer(group, ev)),
-                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
-                Err(e) => {
-                    log::error!("fanotify read: {e}");
-                    return;
-                }
+    /// Answers what the group holds now (called by the pool when it is readable); false
+    /// when the group can no longer be read.
+    fn answer_ready(&self, group: &Fanotify) -> bool {
+        match group.read_events() {
+            Ok(events) => events.iter().for_each(|ev| self.answer(group, ev)),
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                log::error!("fanotify read: {e}");
+                return false;
             }
         }
+        true
     }
 
     fn answer(&self, group: &Fanotify, ev: &FanotifyEvent) {

@@ -8,6 +8,7 @@ pub mod inodes;
 pub mod landlock_audit;
 pub mod names;
 pub mod opener;
+pub mod pool;
 pub mod reach;
 pub mod worker;
 

@@ -1,6 +1,8 @@
-//! One answering thread per sandbox and kind of event (fanotify permission events, chmod
-//! notifications): it sleeps in poll on its fd and a wake pipe, and is stopped and joined
-//! when its `Worker` is dropped.
+//! One answering thread per sandbox for its seccomp notifications (chmod and name
+//! changes): it sleeps in poll on its fd and a wake pipe, and is stopped and joined when
+//! its `Worker` is dropped. A thread of its own because it takes on the caller's
+//! filesystem identity (names/caller.rs), which must not leak to another sandbox's
+//! answers; fanotify events, answered with varmord's own identity, share pool.rs.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
