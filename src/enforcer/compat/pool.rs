@@ -2,20 +2,27 @@
 //! set and a few threads shared by all sandboxes, instead of a thread per sandbox.
 //!
 //! Each sandbox's fd is armed one-shot: at most one thread answers a sandbox at a time (its
-//! kernel queue is its own queue) and re-arms it after. A thread that wakes with every
-//! other thread busy starts one more (up to `MAX_THREADS`), so one sandbox whose answer is
-//! slow (a hung filesystem) never holds up another. Dropping a `Registration` waits for a
-//! running answer to end and makes sure no other starts.
+//! kernel queue is its own queue) and re-arms it after. Two threads answer; when every one
+//! has been busy for `STUCK` a watchdog starts one more (up to `MAX_THREADS`), so one
+//! sandbox whose answer is slow (a hung filesystem) never holds up another for long, and a
+//! busy but healthy varmord does not grow threads (and their allocator arenas) it does not
+//! need. Dropping a `Registration` waits for a running answer to end and makes sure no
+//! other starts.
 
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 /// Threads at most; past them, answers wait for a thread to come free.
 pub const MAX_THREADS: usize = 64;
+/// Threads started with the pool.
+const FIRST_THREADS: usize = 2;
+/// How long every thread may be busy before one more starts.
+pub const STUCK: Duration = Duration::from_millis(50);
 
 /// What a sandbox's fd is answered by: called when the fd is readable; false stops it.
 pub type Handler = Box<dyn FnMut() -> bool + Send>;
@@ -36,6 +43,9 @@ struct Inner {
     /// Threads waiting in epoll_wait, and threads in all.
     idle: AtomicUsize,
     threads: AtomicUsize,
+    /// Signalled (under `busy`) when the last waiting thread takes an event.
+    busy: Mutex<()>,
+    all_busy: Condvar,
     name: &'static str,
 }
 
@@ -63,6 +73,8 @@ impl Pool {
             next: AtomicU64::new(1),
             idle: AtomicUsize::new(0),
             threads: AtomicUsize::new(0),
+            busy: Mutex::new(()),
+            all_busy: Condvar::new(),
             name,
         })))
     }
@@ -81,7 +93,14 @@ impl Pool {
     pub fn register(&self, fd: Watched, handler: Handler) -> std::io::Result<Registration> {
         let inner = &self.0;
         if inner.threads.load(Ordering::SeqCst) == 0 {
-            spawn(inner)?;
+            for _ in 0..FIRST_THREADS {
+                spawn(inner)?;
+            }
+            let me = inner.clone();
+            std::thread::Builder::new()
+                .name(format!("{}-watch", inner.name))
+                .stack_size(64 * 1024)
+                .spawn(move || watch(&me))?;
         }
         let key = inner.next.fetch_add(1, Ordering::SeqCst);
         let entry = Arc::new(Entry {
@@ -138,11 +157,10 @@ fn run(inner: &Arc<Inner>) {
                 continue;
             }
         }
-        // Nobody left waiting: one more thread, so this answer holds up no other sandbox.
-        if idle == 0 && inner.threads.load(Ordering::SeqCst) < MAX_THREADS {
-            if let Err(e) = spawn(inner) {
-                log::warn!("{}: no further answering thread: {e}", inner.name);
-            }
+        if idle == 0 {
+            // Nobody left waiting: the watchdog starts counting.
+            let _g = lock(&inner.busy);
+            inner.all_busy.notify_one();
         }
         let key = events[0].data();
         let gone = events[0]
@@ -165,6 +183,27 @@ fn run(inner: &Arc<Inner>) {
         let _ = inner.epoll.delete(entry.fd.as_fd());
         drop(handler);
         lock(&inner.entries).remove(&key);
+    }
+}
+
+/// Starts one more thread whenever every thread has been busy for `STUCK`.
+fn watch(inner: &Arc<Inner>) {
+    loop {
+        let g = lock(&inner.busy);
+        let g = inner
+            .all_busy
+            .wait_while(g, |_| inner.idle.load(Ordering::SeqCst) > 0)
+            .unwrap_or_else(|p| p.into_inner());
+        drop(g);
+        std::thread::sleep(STUCK);
+        if inner.idle.load(Ordering::SeqCst) == 0
+            && inner.threads.load(Ordering::SeqCst) < MAX_THREADS
+        {
+            if let Err(e) = spawn(inner) {
+                log::warn!("{}: no further answering thread: {e}", inner.name);
+                std::thread::sleep(STUCK);
+            }
+        }
     }
 }
 
@@ -242,7 +281,50 @@ mod tests {
         assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok("b"));
         gate_tx.send(()).unwrap();
         assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok("a"));
-        assert!(pool.threads() >= 2 && pool.threads() <= MAX_THREADS);
+        assert!(pool.threads() >= FIRST_THREADS && pool.threads() <= MAX_THREADS);
+    }
+
+    #[test]
+    fn with_every_thread_stuck_a_further_thread_answers() {
+        let pool = Pool::new("test-pool").unwrap();
+        let (done_tx, done_rx) = channel::<usize>();
+        let mut keep = Vec::new();
+        let mut gates = Vec::new();
+        // FIRST_THREADS handlers that block, then one more fd that must still be answered.
+        for i in 0..=FIRST_THREADS {
+            let (r, w) = pipe();
+            let (gate_tx, gate_rx) = sync_channel::<()>(0);
+            let (rr, tx) = (r.clone(), done_tx.clone());
+            let reg = pool
+                .register(
+                    r.clone(),
+                    Box::new(move || {
+                        drain(&rr);
+                        if i < FIRST_THREADS {
+                            let _ = gate_rx.recv();
+                        }
+                        let _ = tx.send(i);
+                        true
+                    }),
+                )
+                .unwrap();
+            nix::unistd::write(&w, b"x").unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+            keep.push((reg, w));
+            gates.push(gate_tx);
+        }
+        assert_eq!(
+            done_rx.recv_timeout(Duration::from_secs(5)),
+            Ok(FIRST_THREADS),
+            "the last fd waited for the stuck ones"
+        );
+        assert!(pool.threads() > FIRST_THREADS);
+        for g in gates.iter().take(FIRST_THREADS) {
+            g.send(()).unwrap();
+        }
+        for _ in 0..FIRST_THREADS {
+            done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
     }
 
     #[test]
