@@ -102,7 +102,9 @@ def main():
         # 1b. Where a launch goes: VARMOR_TIMING=1 prints each step of varmor-run's flow
         # (src/launcher/timing.rs); the median of 30 launches per step.
         steps = {}
+        time.sleep(2)  # past varmord's per-uid pacing (200 launches a second) after hyperfine
         for _ in range(30):
+            time.sleep(0.05)
             r = sh(["env", "VARMOR_TIMING=1"] + [a for a in v(f"{ROOT}/profiles.d/base.yaml") if a != "--quiet"] + ["/bin/true"])
             for line in r.stderr.splitlines():
                 m = re.match(r"varmor-run: timing: (.+?)\s+\+([0-9.]+) ms", line)
