@@ -30,13 +30,10 @@ fn err(path: &Path, source: std::io::Error) -> CgroupError {
 /// The cgroup2 mount point, from /proc/self/mountinfo.
 pub fn cgroup2_mount() -> Option<PathBuf> {
     let text = crate::procfs::read_text("/proc/self/mountinfo").ok()?;
-    text.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        if post.split(' ').next()? != "cgroup2" {
-            return None;
-        }
-        pre.split(' ').nth(4).map(PathBuf::from)
-    })
+    crate::procfs::mounts(&text)
+        .into_iter()
+        .find(|m| m.fstype == "cgroup2")
+        .map(|m| PathBuf::from(m.point))
 }
 
 /// varmord's own cgroup directory, created if absent.

@@ -35,54 +35,12 @@ pub enum CgroupHold {
     Landlock,
 }
 
-/// One cgroup or cgroup2 mount of this mount namespace, from /proc/self/mountinfo.
-#[derive(Debug, PartialEq, Eq)]
-pub struct CgroupMount {
-    pub id: u64,
-    pub point: String,
-}
-
-/// The cgroup mounts listed in `mountinfo` (the text of /proc/self/mountinfo).
-pub fn cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
-    mountinfo
-        .lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let fstype = right.split(' ').next()?;
-            if fstype != "cgroup" && fstype != "cgroup2" {
-                return None;
-            }
-            let f: Vec<&str> = left.split(' ').collect();
-            Some(CgroupMount {
-                id: f.first()?.parse().ok()?,
-                point: unescape(f.get(4)?),
-            })
-        })
+/// The cgroup and cgroup2 mounts listed in `mountinfo` (the text of /proc/self/mountinfo).
+pub fn cgroup_mounts(mountinfo: &str) -> Vec<crate::procfs::Mount> {
+    crate::procfs::mounts(mountinfo)
+        .into_iter()
+        .filter(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
         .collect()
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let oct = b
-            .get(i + 1..i + 4)
-            .filter(|o| o.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match oct {
-            Some(o) if b[i] == b'\\' => {
-                let v = o.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
-                out.push(v as u8);
-                i += 4;
-            }
-            _ => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn err(point: &str, what: &'static str, source: std::io::Error) -> LaunchError {
@@ -189,10 +147,5 @@ mod tests {
                 (33, "/srv/my cg")
             ]
         );
-    }
-
-    #[test]
-    fn unescape_reads_octal_escapes_only() {
-        assert_eq!(unescape("a\\040b\\134c\\9"), "a b\\c\\9");
     }
 }

@@ -14,6 +14,7 @@ use nix::sys::fanotify::{
 };
 
 use super::opener;
+use super::reach::under;
 use crate::enforcer::{Denial, EnforceError, Outcome, Report, SandboxCtx};
 use crate::matcher::PathIndex;
 use crate::profile::file::Access;
@@ -35,52 +36,14 @@ impl FileGuard {
     }
 }
 
-/// One mount of the sandbox, from /proc/PID/mountinfo.
-struct Mount {
-    dev: String,
-    /// The directory of the filesystem that is mounted (not `/` for a bind mount).
-    root: String,
-    point: String,
-}
-
-fn unescape(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push(u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn mounts(pid: i32) -> Result<Vec<Mount>, EnforceError> {
+fn mounts(pid: i32) -> Result<Vec<crate::procfs::Mount>, EnforceError> {
     let text = crate::procfs::read_text(format!("/proc/{pid}/mountinfo")).map_err(|source| {
         EnforceError::Io {
             what: format!("reading the sandbox's mountinfo (/proc/{pid}/mountinfo)"),
             source,
         }
     })?;
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            Some(Mount {
-                dev: f.get(2)?.to_string(),
-                root: unescape(f.get(3)?),
-                point: unescape(f.get(4)?),
-            })
-        })
-        .collect())
+    Ok(crate::procfs::mounts(&text))
 }
 
 /// Starts answering file/exec permission events for the sandbox of `ctx`.
@@ -144,14 +107,11 @@ pub fn start(ctx: &SandboxCtx, report: Report) -> Result<FileGuard, EnforceError
     }
     let mut multi: HashMap<u64, Vec<(String, String)>> = HashMap::new();
     for m in mounts.iter().filter(|m| per_dev[m.dev.as_str()] > 1) {
-        let Some((a, b)) = m.dev.split_once(':') else {
-            continue;
-        };
-        let (Ok(a), Ok(b)) = (a.parse(), b.parse()) else {
+        let Some(dev) = super::reach::dev_of(&m.dev) else {
             continue;
         };
         multi
-            .entry(libc::makedev(a, b))
+            .entry(dev)
             .or_default()
             .push((m.root.clone(), m.point.clone()));
     }
@@ -332,14 +292,6 @@ impl Answerer {
 
 /// The object of a denial for a file whose path the kernel would not give.
 const UNNAMED: &[u8] = b"(a path too long to name)";
-
-fn under(path: &str, dir: &str) -> bool {
-    dir == "/"
-        || path == dir
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
 
 /// Whether the file at `path`, on a filesystem with these (root, mount point) mounts, can
 /// be reached through one of them only: then an allow cached on its inode cannot leak to

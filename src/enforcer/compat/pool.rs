@@ -223,7 +223,7 @@ impl Drop for Registration {
 mod tests {
     use super::*;
     use std::os::fd::OwnedFd;
-    use std::sync::mpsc::{channel, sync_channel};
+    use std::sync::mpsc::{channel, sync_channel, Receiver};
     use std::time::Duration;
 
     fn pipe() -> (Arc<OwnedFd>, OwnedFd) {
@@ -327,27 +327,34 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_dropped_registration_is_never_answered_again() {
-        let pool = Pool::new("test-pool").unwrap();
+    /// A pipe answered by `pool`: the handler drains it, says so on the channel and
+    /// answers `keep`. The read end is returned too, so it outlives the registration.
+    fn watched(pool: &Pool, keep: bool) -> (Registration, Arc<OwnedFd>, OwnedFd, Receiver<()>) {
         let (tx, rx) = channel::<()>();
-        let (a, aw) = pipe();
-        let ra = a.clone();
+        let (r, w) = pipe();
+        let rr = r.clone();
         let reg = pool
             .register(
-                a.clone(),
+                r.clone(),
                 Box::new(move || {
-                    drain(&ra);
+                    drain(&rr);
                     let _ = tx.send(());
-                    true
+                    keep
                 }),
             )
             .unwrap();
-        nix::unistd::write(&aw, b"x").unwrap();
+        (reg, r, w, rx)
+    }
+
+    #[test]
+    fn a_dropped_registration_is_never_answered_again() {
+        let pool = Pool::new("test-pool").unwrap();
+        let (reg, _r, w, rx) = watched(&pool, true);
+        nix::unistd::write(&w, b"x").unwrap();
         rx.recv_timeout(Duration::from_secs(5))
             .expect("answered while registered");
         drop(reg);
-        nix::unistd::write(&aw, b"y").unwrap();
+        nix::unistd::write(&w, b"y").unwrap();
         assert!(
             rx.recv_timeout(Duration::from_millis(300)).is_err(),
             "answered after drop"
@@ -355,29 +362,33 @@ mod tests {
     }
 
     #[test]
-    fn a_handler_that_gives_up_or_a_hangup_ends_it() {
+    fn a_handler_that_gives_up_ends_it() {
         let pool = Pool::new("test-pool").unwrap();
-        let (tx, rx) = channel::<()>();
-        let (a, aw) = pipe();
-        let ra = a.clone();
-        let _reg = pool
-            .register(
-                a.clone(),
-                Box::new(move || {
-                    drain(&ra);
-                    let _ = tx.send(());
-                    false
-                }),
-            )
-            .unwrap();
-        nix::unistd::write(&aw, b"x").unwrap();
+        let (_reg, _r, w, rx) = watched(&pool, false);
+        nix::unistd::write(&w, b"x").unwrap();
         rx.recv_timeout(Duration::from_secs(5))
             .expect("answered once");
-        nix::unistd::write(&aw, b"y").unwrap();
+        nix::unistd::write(&w, b"y").unwrap();
         assert!(
             rx.recv_timeout(Duration::from_millis(300)).is_err(),
             "answered after giving up"
         );
         assert!(lock(&pool.0.entries).is_empty());
+    }
+
+    #[test]
+    fn a_hangup_ends_it_unanswered() {
+        let pool = Pool::new("test-pool").unwrap();
+        let (_reg, _r, w, rx) = watched(&pool, true);
+        drop(w); // no writer left: EPOLLHUP
+        let t = std::time::Instant::now();
+        while !lock(&pool.0.entries).is_empty() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            lock(&pool.0.entries).is_empty(),
+            "still registered after a hangup"
+        );
+        assert!(rx.try_recv().is_err(), "the handler ran on a hangup");
     }
 }

@@ -31,7 +31,8 @@ pub fn literal_dir(pattern: &str) -> &str {
     }
 }
 
-fn under(path: &str, dir: &str) -> bool {
+/// Is `path` `dir` or below it?
+pub(super) fn under(path: &str, dir: &str) -> bool {
     dir == "/"
         || path == dir
         || path
