@@ -37,6 +37,7 @@ fn npm_install_of_a_package_whose_postinstall_misbehaves() {
     let Some(()) = need("npm_install", &["npm", "node", "curl"]) else {
         return;
     };
+    let _npm = npm_home_lock();
     let d = start();
     let _key = plant_key();
     let (p, mut clean) = project("npm");
@@ -115,6 +116,7 @@ fn npm_behind_the_alias_in_a_project_under_home() {
     let Some(()) = need("npm_alias", &["npm", "bash"]) else {
         return;
     };
+    let _npm = npm_home_lock();
     let d = start();
     let (p, _clean) = project("npm-alias");
     let run = d.cmd(&[]).get_program().to_string_lossy().into_owned();

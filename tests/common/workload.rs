@@ -42,6 +42,13 @@ pub fn project(name: &str) -> (PathBuf, Cleanup) {
     (p.clone(), Cleanup(vec![p]))
 }
 
+/// The test user's ~/.npm is one for every npm workload, and one of them starts from a
+/// home without it (removing it): they run one at a time.
+pub fn npm_home_lock() -> std::sync::MutexGuard<'static, ()> {
+    static NPM_HOME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    NPM_HOME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The key the profiles protect, as a user with keys has it. Tests run in parallel
 /// share it; the last one out removes what the first one in planted.
 pub struct Key;
