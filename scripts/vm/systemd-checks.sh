@@ -21,7 +21,15 @@ dir=/srv/varmor-sd
 passes=0 fails=0
 t0=$SECONDS
 pass() { echo "PASS $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+# The first failure shows the units' state and varmord's journal at once: a later check
+# may hang until the guest's timeout, and nothing after it would be printed.
+fail() {
+  echo "FAIL $*"; fails=$((fails + 1))
+  [ "$fails" = 1 ] || return 0
+  echo "== the units and varmord's journal at the first failure"
+  systemctl status --no-pager varmord.socket varmord.service 2>&1 | indent
+  journalctl -u varmord -u varmord.socket --no-pager -o short-monotonic -n 80 2>&1 | indent
+}
 info() { echo "INFO $*"; }
 step() { echo "== [+$((SECONDS - t0))s] $*"; }
 indent() { sed 's/^/   | /'; }
@@ -62,6 +70,10 @@ rm -f /usr/sbin/policy-rc.d /var/lib/man-db/auto-update
 # in /usr/local) shows through this root, and /usr/local comes first in root's PATH: in
 # the guest's overlay only the package's binaries are left.
 rm -f /usr/local/bin/varmor-run /usr/local/bin/varmord /usr/local/sbin/varmord
+# install.sh also puts units in /etc/systemd/system, which would hide the package's (and
+# start /usr/local/bin/varmord, just removed).
+rm -f /etc/systemd/system/varmord.service /etc/systemd/system/varmord.socket
+systemctl daemon-reload
 mounts >/tmp/mounts.before
 ls -A /sys/fs/bpf >/tmp/bpffs.before
 bpf_progs >/tmp/progs.before
@@ -137,6 +149,11 @@ grep -v '✓' <<<"$sa" | grep -v '^ *$' | sed 's/^/INFO /'
 score=$(grep -o 'Overall exposure level for varmord.service: .*' <<<"$sa")
 info "systemd-analyze security score: ${score:-none}"
 
+# The checks below need a varmord that answers: without one each would wait minutes.
+reachable() { as_user env VARMOR_ANSWER_TIMEOUT=120 varmor-run --quiet --profile base -- true 2>/dev/null; }
+if ! reachable; then
+  fail "varmord: no launch gets an answer (varmord.service $(unit_state varmord.service), varmord.socket $(unit_state varmord.socket)); restart and stop are not tried"
+else
 # --- restart under a running sandbox ---------------------------------------------------------
 step "systemctl restart varmord while a sandbox reads a denied file"
 cat >"$dir/deny.yaml" <<'EOF'
@@ -202,6 +219,7 @@ else
 fi
 kill "$s1" "$s2" 2>/dev/null
 wait "$s1" "$s2" 2>/dev/null
+fi # reachable
 
 # --- (d) purge with varmord and a sandbox running ---------------------------------------------
 step "apt-get purge varmor-run, with varmord and a sandbox running"
