@@ -2,7 +2,7 @@
 /* caps.bpf.c - capability rules at lsm/capable (backend bpf-lsm): a capability in the
  * namespace's caps_deny bitmap is refused even where a file capability or setuid
  * binary would grant it (the compat backend drops it from every set instead).
- * src/bpf/lsm.rs also loads this object to probe whether bpf-lsm works at all.
+ * crates/kernel/src/bpf/lsm.rs also loads this object to probe whether bpf-lsm works at all.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -14,7 +14,7 @@
  *                  file_truncate instead: bpf/ftrunc.bpf.c)
  *   path_chmod     WRITE | CHMOD
  * Paths are built by bpf/dpath.bpf.h (names not yet created included) and matched by
- * bpf/path.bpf.h, the code tests/bpf_matcher.rs checks in this kernel against src/matcher.rs.
+ * bpf/path.bpf.h, the code tests/bpf_matcher.rs checks in this kernel against crates/core/src/matcher.rs.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

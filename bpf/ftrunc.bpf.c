@@ -3,7 +3,7 @@
  *
  * From Linux 6.2 the kernel asks file_truncate, not path_truncate, for ftruncate(2) and
  * for open(O_TRUNC): without this program a rule that denies truncate (and not write)
- * would stop truncate(2) by name only. An optional object (src/bpf/lsm.rs): kernels
+ * would stop truncate(2) by name only. An optional object (crates/kernel/src/bpf/lsm.rs): kernels
  * before 6.2 have no such hook and ask path_truncate for all three (bpf/file.bpf.c).
  */
 #include "vmlinux.h"

@@ -3,7 +3,7 @@
  *
  * Every map is pinned by name (LIBBPF_PIN_BY_NAME): an object opened with a pin
  * root path reuses the maps already pinned there, or creates and pins them, so
- * varmord's loader (src/bpf/maps.rs), the cgroup programs, the LSM programs and
+ * varmord's loader (crates/kernel/src/bpf/maps.rs), the cgroup programs, the LSM programs and
  * the test programs all read the same entries. Sizes are the whole machine's
  * budget, not one sandbox's; hash maps and tries allocate on demand.
  *

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* matchtest.bpf.c - runs the kernel's matching code on inputs given by user space,
- * with BPF_PROG_TEST_RUN (src/bpf/matchtest.rs):
+ * with BPF_PROG_TEST_RUN (crates/kernel/src/bpf/matchtest.rs):
  *   mt_path   the path matcher of bpf/path.bpf.h (the code the LSM hooks call) on a path
  *             given as packet payload, against the pinned maps
  *   mt_net    the network matcher of bpf/netmatch.bpf.h (the code of bpf/net.bpf.c)

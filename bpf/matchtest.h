@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* matchtest.h - inputs and outputs of the matcher test programs (bpf/matchtest.bpf.c),
- * shared with Rust like varmor.h: build.rs generates src/bpf/matchtest.rs's types from
+ * shared with Rust like varmor.h: crates/kernel/build.rs generates crates/kernel/src/bpf/matchtest.rs's types from
  * it with bindgen. Types only: no BPF code here. */
 #ifndef VARMOR_MATCHTEST_H
 #define VARMOR_MATCHTEST_H

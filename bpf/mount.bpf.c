@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* mount.bpf.c - mount rules at lsm/sb_mount, move_mount, sb_umount (backend bpf-lsm).
- * v_ns.mount_deny holds the denied operations (src/profile/mount.rs bits: mount 1,
+ * v_ns.mount_deny holds the denied operations (crates/core/src/profile/mount.rs bits: mount 1,
  * umount 2, bind 4, remount 8, move 16); rules narrowed by source/target/fstype are
- * enforced as their whole operation (stricter), as src/encode.rs documents.
+ * enforced as their whole operation (stricter), as crates/kernel/src/encode.rs documents.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

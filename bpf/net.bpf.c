@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* net.bpf.c - network rules at the cgroup sock_addr hooks (both backends).
  *
- * Attached at the cgroup2 root by src/bpf/net.rs: connect4/6 (TCP connect, connected
+ * Attached at the cgroup2 root by crates/kernel/src/bpf/net.rs: connect4/6 (TCP connect, connected
  * UDP, and TCP Fast Open's sendto(MSG_FASTOPEN), which runs the connect hook),
  * sendmsg4/6 (unconnected UDP sendto/sendmsg) and bind4/6; recvmsg4/6 and getpeername4/6
  * for the DNS redirect of allow-list mode (bpf/varmor.h, struct varmor_dns). Each program reads the

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* netmatch.bpf.h - the in-kernel network matcher: the same answer as src/matcher.rs
+/* netmatch.bpf.h - the in-kernel network matcher: the same answer as crates/core/src/matcher.rs
  * reference_net (first deny rule and first audit rule, in profile order, covering a
  * direction, address and port).
  *
  * One LPM lookup in v_net_addr gives the bitmap of the namespace's rules whose
- * addresses cover the destination (entries are folded by src/encode.rs: an entry holds
+ * addresses cover the destination (entries are folded by crates/kernel/src/encode.rs: an entry holds
  * every rule whose CIDR contains it, any-address rules everywhere). IPv4 is looked up
  * as ::ffff:a.b.c.d, so an IPv4-mapped IPv6 destination meets the IPv4 rules; IPv6
  * rules never cover that range (as in the reference, where a mapped address is IPv4).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* path.bpf.h - the in-kernel path matcher: one decision for one path, the same answer as
- * src/matcher.rs PathIndex::lookup (the differential test runs both on the same cases).
+ * crates/core/src/matcher.rs PathIndex::lookup (the differential test runs both on the same cases).
  *
  * Input: the path sits right-aligned in scratch->buf (buf[start .. start+len]),
  * written there by varmor_build_path() (LSM hooks) or copied in (bpf/matchtest.bpf.c).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* pinmaps.bpf.c - the maps of bpf/maps.bpf.h and nothing else.
  *
- * src/bpf/maps.rs loads this object with a pin root path: libbpf creates and pins
+ * crates/kernel/src/bpf/maps.rs loads this object with a pin root path: libbpf creates and pins
  * every shared map there (or reuses the pinned ones), so varmord can populate rules
  * before, and independently of, any program being loaded or attached.
  */

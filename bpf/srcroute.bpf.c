@@ -4,7 +4,7 @@
  * The sock_addr hooks of bpf/net.bpf.c check a packet's final destination; an IPv6
  * routing header (IPV6_RTHDR, as a socket option or a sendmsg control message) or an
  * IPv4 source-route option (IP_OPTIONS, or an IP_RETOPTS control message) sends it to a
- * first hop no hook sees. Attached at the cgroup2 root with net.bpf.c (src/bpf/net.rs):
+ * first hop no hook sees. Attached at the cgroup2 root with net.bpf.c (crates/kernel/src/bpf/net.rs):
  *   cgroup/setsockopt  IPPROTO_IPV6 routing, hop-by-hop and destination options (RFC 3542
  *                      and RFC 2292 names) and IPPROTO_IP IP_OPTIONS: EPERM and a line.
  *                      Every other option passes untouched.

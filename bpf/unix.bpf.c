@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* unix.bpf.c - unix-socket rules at the cgroup sock_addr hooks (kernel 6.7+).
  *
- * Attached at the cgroup2 root by src/bpf/unix.rs: connect_unix (stream and datagram
+ * Attached at the cgroup2 root by crates/kernel/src/bpf/unix.rs: connect_unix (stream and datagram
  * connect) and sendmsg_unix (a datagram sendto/sendmsg naming its peer). Each program
  * reads the current task's mount-namespace inode; a task outside every sandbox costs one
  * hash lookup. Inside, the address the program gave (struct sockaddr_un, read from the
@@ -62,7 +62,7 @@ static __always_inline char sun_at(const struct varmor_scratch *s, __u32 j, __u3
  * as written: a `//`, a `.` or `..` component, or a way through procfs's magic links
  * (/proc/..., and /dev/fd/..., /dev/stdin... which the host links there: an O_PATH
  * descriptor of the socket, the cwd, the root). Refused as a relative name is. The
- * same test: unmatchable() in src/profile/unix.rs. A global function, checked once by
+ * same test: unmatchable() in crates/core/src/profile/unix.rs. A global function, checked once by
  * the verifier (inlined, every exit of its loop would re-check the caller's rest).
  * Reads this CPU's scratch: the path at buf[2 .. 2+len). */
 VARMOR_GLOBAL int varmor_unix_unmatchable(__u32 len)

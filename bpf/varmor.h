@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* varmor.h - the one ABI shared by the BPF programs and Rust (src/abi.rs).
+/* varmor.h - the one ABI shared by the BPF programs and Rust (crates/core/src/abi.rs).
  *
- * Rust gets every struct and constant here from bindgen (build.rs -> src/abi.rs),
+ * Rust gets every struct and constant here from bindgen (crates/core/build.rs -> crates/core/src/abi.rs),
  * with field offsets checked at compile time: change it here only.
  *
  * Map layout (all maps pinned under the pin dir, readable with bpftool):
@@ -96,7 +96,7 @@
 #define VARMOR_SRCROUTE_SETSOCKOPT 0x1
 #define VARMOR_SRCROUTE_PACKET     0x2
 
-/* Unix-socket rules (bpf/unix.bpf.c; src/profile/unix.rs). They live in the path maps
+/* Unix-socket rules (bpf/unix.bpf.c; crates/core/src/profile/unix.rs). They live in the path maps
  * (v_exact, v_prefix, v_suffix, v_glob) under keys of their own: a path socket's rules
  * under VARMOR_UNIX_PATH_NS(ns), an abstract socket's (name written `@name`) under
  * VARMOR_UNIX_ABS_NS(ns). Namespace inodes are all >= 0xe0000000 (the kernel's
@@ -162,7 +162,7 @@ struct varmor_exact_key {
 /* LPM key: prefixlen counts bits from ns on (32 + 8 * bytes of path). The kernel's
  * LPM trie takes at most 256 data bytes, so 4 go to ns and 252 to the path: a prefix
  * or suffix literal longer than VARMOR_LPM_PATH_MAX is stored cut to its first
- * (suffix: last) 252 bytes, which can only match more paths (src/encode.rs says so). */
+ * (suffix: last) 252 bytes, which can only match more paths (crates/kernel/src/encode.rs says so). */
 #define VARMOR_LPM_PATH_MAX  252
 struct varmor_lpm_path_key {
 	__u32 prefixlen;
@@ -210,7 +210,7 @@ struct varmor_net_rule {
 	struct varmor_port_range ports[VARMOR_NET_PORTS];
 };
 
-/* Allow-list mode (bpf/net.bpf.c; src/daemon/resolver.rs). The sandbox's DNS (UDP and TCP
+/* Allow-list mode (bpf/net.bpf.c; crates/daemon/src/resolver.rs). The sandbox's DNS (UDP and TCP
  * to port 53, any address) is rewritten to its resolver in varmord, 127.0.0.1:port4 (IPv6:
  * [::1]:port6; 0: none). Ports in network byte order. */
 #define VARMOR_DNS_PORT 53

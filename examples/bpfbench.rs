@@ -5,7 +5,7 @@
 fn main() {
     let mut out = serde_json::Map::new();
     for n in [10usize, 1_000, 10_000] {
-        match varmor::bpf::bench_decision(n) {
+        match varmor_kernel::bpf::bench_decision(n) {
             Ok(ns) => out.insert(format!("{n} rules"), ns.into()),
             Err(e) => {
                 eprintln!("bpfbench: {n} rules: {e}");
@@ -13,7 +13,7 @@ fn main() {
             }
         };
     }
-    match varmor::bpf::bench_linear64() {
+    match varmor_kernel::bpf::bench_linear64() {
         Ok(ns) => out.insert("linear scan of 64 slots".into(), ns.into()),
         Err(e) => {
             eprintln!("bpfbench: linear baseline: {e}");

@@ -8,7 +8,7 @@ fn main() {
         eprintln!("usage: seccomp_export IN.json OUT.bpf");
         std::process::exit(2)
     };
-    let oci = varmor::launcher::oci::load(input.as_ref()).unwrap_or_else(|e| {
+    let oci = varmor_launcher::oci::load(input.as_ref()).unwrap_or_else(|e| {
         eprintln!("seccomp_export: {e}");
         std::process::exit(1)
     });
@@ -16,7 +16,7 @@ fn main() {
         eprintln!("{w}");
     }
     let filter =
-        varmor::launcher::seccomp::build(oci.default, &oci.rules, false).unwrap_or_else(|e| {
+        varmor_launcher::seccomp::build(oci.default, &oci.rules, false).unwrap_or_else(|e| {
             eprintln!("seccomp_export: {e}");
             std::process::exit(1)
         });

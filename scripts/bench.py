@@ -100,7 +100,7 @@ def main():
             launch = [(k, c) for k, c in launch if not k.startswith("firejail") and "Docker" not in k]
         results["launch_ms"] = hyperfine(launch, 30)
         # 1b. Where a launch goes: VARMOR_TIMING=1 prints each step of varmor-run's flow
-        # (src/launcher/timing.rs); the median of 30 launches per step.
+        # (crates/launcher/src/timing.rs); the median of 30 launches per step.
         steps = {}
         time.sleep(2)  # past varmord's per-uid pacing (200 launches a second) after hyperfine
         for _ in range(30):

@@ -11,12 +11,12 @@ t0=$(date +%s)
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "==> cargo test (host kernel $(uname -r))"
 # One test binary at a time: each starts its own varmord. Every binary runs even after a
 # failure (the run then goes on to the matrix and fails at the end): one run shows all.
 host_rc=0
-cargo test --quiet --no-fail-fast -- --test-threads=2 || host_rc=$?
+cargo test --workspace --quiet --no-fail-fast -- --test-threads=2 || host_rc=$?
 echo "==> host suite: $(($(date +%s) - t0))s, exit $host_rc"
 if [ "${VARMOR_SKIP_MATRIX:-0}" != 1 ]; then
   echo "==> kernel matrix (scripts/matrix.sh)"

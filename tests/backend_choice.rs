@@ -4,7 +4,7 @@
 //! kernel matrix (scripts/matrix.sh) sets bpf-lsm on stock Debian kernels and compat on
 //! a boot with Ubuntu's `lsm=` list. The expectation comes from how the machine was
 //! booted, never from the product's own probe.
-//! Code: src/daemon/backend.rs, src/daemon/canary.rs, src/probe.rs.
+//! Code: crates/daemon/src/backend.rs, crates/daemon/src/canary.rs, crates/daemon/src/probe.rs.
 
 mod common;
 
@@ -99,7 +99,7 @@ fn named_bpf_lsm_is_refused_unless_proven() {
     let dir = tempfile::tempdir().unwrap();
     let tag = format!("varmor-test-refuse-{}", std::process::id());
     let pins = std::path::PathBuf::from("/sys/fs/bpf").join(&tag);
-    let cgroup = varmor::daemon::cgroup::cgroup2_mount().unwrap().join(&tag);
+    let cgroup = varmor_daemon::cgroup::cgroup2_mount().unwrap().join(&tag);
     let mut child = Command::new(env!("CARGO_BIN_EXE_varmord"))
         .args(["--backend", "bpf-lsm", "--socket"])
         .arg(dir.path().join("s.sock"))

@@ -1,19 +1,19 @@
 //! Differential test: the kernel's matcher (bpf/path.bpf.h, bpf/netmatch.bpf.h, run in this
 //! kernel through bpf/matchtest.bpf.c with BPF_PROG_TEST_RUN) against the Rust reference
-//! (src/matcher.rs) on thousands of generated cases, with the rules in real pinned maps.
+//! (crates/core/src/matcher.rs) on thousands of generated cases, with the rules in real pinned maps.
 //! Needs root and BPF; otherwise prints why and returns.
 
 use std::net::IpAddr;
 
-use varmor::abi;
-use varmor::bpf::matchtest::TempPins;
-use varmor::bpf::{Maps, MatchTest};
-use varmor::encode::encode;
-use varmor::matcher::{reference_net, reference_path, PathIndex};
-use varmor::profile::file::{Access, Action, PathRule};
-use varmor::profile::net::{parse_addr, Dirs, NetRule, Ports};
-use varmor::profile::pattern::{Pattern, PatternKind};
-use varmor::rules::RuleSet;
+use varmor_core::abi;
+use varmor_core::matcher::{reference_net, reference_path, PathIndex};
+use varmor_core::profile::file::{Access, Action, PathRule};
+use varmor_core::profile::net::{parse_addr, Dirs, NetRule, Ports};
+use varmor_core::profile::pattern::{Pattern, PatternKind};
+use varmor_core::rules::RuleSet;
+use varmor_kernel::bpf::matchtest::TempPins;
+use varmor_kernel::bpf::{Maps, MatchTest};
+use varmor_kernel::encode::encode;
 
 /// xorshift64*: deterministic cases without a dependency.
 struct Rng(u64);
@@ -95,7 +95,7 @@ fn gen_rules(r: &mut Rng) -> Vec<PathRule> {
         if matches!(pattern.kind(), PatternKind::Prefix | PatternKind::Suffix)
             && pattern.literal().len() > abi::LPM_PATH_MAX
         {
-            continue; // widened by design (src/encode.rs)
+            continue; // widened by design (crates/kernel/src/encode.rs)
         }
         let access = Access::from_bits(1 << r.below(3)).unwrap_or(Access::EXEC);
         let action = if r.below(3) == 0 {
@@ -295,9 +295,9 @@ fn lsm_probe_reports_the_kernel() {
         eprintln!("skipping: needs root");
         return;
     }
-    eprintln!("probe_lsm: {:?}", varmor::bpf::probe_lsm());
+    eprintln!("probe_lsm: {:?}", varmor_kernel::bpf::probe_lsm());
     eprintln!(
         "verify_lsm_objects: {:?}",
-        varmor::bpf::verify_lsm_objects()
+        varmor_kernel::bpf::verify_lsm_objects()
     );
 }

@@ -1,7 +1,7 @@
 //! chmod rules on the real kernel (compat: a seccomp user-notification filter answered by
 //! varmord, which performs allowed calls itself): denied inside by path, through a symlink,
 //! a relative path and an fd; allowed elsewhere; owner checks kept; works outside.
-//! Code: src/enforcer/compat/chmod.rs, src/launcher/seccomp.rs; bpf-lsm: bpf/file.bpf.c.
+//! Code: crates/kernel/src/enforcer/compat/chmod.rs, crates/launcher/src/seccomp.rs; bpf-lsm: bpf/file.bpf.c.
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! A launcher started under chroot (build chroots: sbuild, mock, schroot) is refused with
 //! a line that says why, on every backend: both name paths from the mount namespace's root,
 //! so an exact rule such as /etc/shadow would silently stop matching under the chroot's
-//! prefix. Code: src/daemon/handler.rs (the caller's /proc/PID/root, as the kernel sees it).
+//! prefix. Code: crates/daemon/src/handler.rs (the caller's /proc/PID/root, as the kernel sees it).
 
 mod common;
 

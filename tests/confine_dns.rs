@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use dns::*;
-use varmor::dnswire;
+use varmor_core::dnswire;
 
 /// Runs in the sandbox (or outside, as the control) when VARMOR_DNS_CHILD is set.
 #[test]
@@ -397,7 +397,7 @@ fn a_trickling_tcp_client_does_not_stall_cleanup() {
         .spawn()
         .unwrap();
     // The sandbox's resolver port, from v_dns (network byte order).
-    let maps = varmor::bpf::Maps::open(&d.pins()).unwrap();
+    let maps = varmor_kernel::bpf::Maps::open(&d.pins()).unwrap();
     let v_dns = maps.map("v_dns").unwrap();
     let t = std::time::Instant::now();
     let port = loop {

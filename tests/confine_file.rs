@@ -1,6 +1,6 @@
 //! File rules on the real kernel (compat backend): EPERM inside, works outside, precise
 //! means exact, complain mode logs without denying, every denial prints a readable line.
-//! Kernel side: bpf/file.bpf.c (bpf-lsm) / fanotify + Landlock (compat); compiler: src/profile/file.rs.
+//! Kernel side: bpf/file.bpf.c (bpf-lsm) / fanotify + Landlock (compat); compiler: crates/core/src/profile/file.rs.
 
 mod common;
 
@@ -246,7 +246,7 @@ fn a_right_the_kernels_landlock_lacks_is_not_enforced_said_and_refused() {
     let script = format!("truncate -s 0 {}", f.display());
     let o = d.run(&["--profile", &p, "--", "sh", "-c", &script]);
     // Landlock carries truncate on compat from ABI 3 (Linux 6.2); bpf-lsm has its hook.
-    let abi = varmor::probe::landlock_abi().unwrap_or(0);
+    let abi = varmor_kernel::enforcer::landlock::kernel_abi().unwrap_or(0);
     let backend = d.running_backend().unwrap_or_default();
     if backend == "compat" && abi < 3 {
         let err = stderr(&o);

@@ -13,13 +13,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use varmor::abi;
-use varmor::bpf::matchtest::TempPins;
-use varmor::bpf::{Events, Maps, NetHooks};
-use varmor::encode::encode;
-use varmor::profile::file::Action;
-use varmor::profile::net::{parse_addr, Dirs, NetRule, Ports};
-use varmor::rules::RuleSet;
+use varmor_core::abi;
+use varmor_core::profile::file::Action;
+use varmor_core::profile::net::{parse_addr, Dirs, NetRule, Ports};
+use varmor_core::rules::RuleSet;
+use varmor_kernel::bpf::matchtest::TempPins;
+use varmor_kernel::bpf::{Events, Maps, NetHooks};
+use varmor_kernel::encode::encode;
 
 const CGROUP: &str = "/sys/fs/cgroup/unified";
 
@@ -161,7 +161,7 @@ fn denied_inside_allowed_outside() {
     let ports: [u16; 5] = p.clone().try_into().unwrap();
     let pins = TempPins::new("confinenet");
     let hooks = NetHooks::attach(&pins.0, Path::new(CGROUP)).expect("attach the cgroup hooks");
-    let all = varmor::bpf::NET_PROGS.len() + varmor::bpf::SRCROUTE_PROGS.len();
+    let all = varmor_kernel::bpf::NET_PROGS.len() + varmor_kernel::bpf::SRCROUTE_PROGS.len();
     assert_eq!(hooks.len(), all);
     let again = NetHooks::attach(&pins.0, Path::new(CGROUP)).expect("adopt the pinned links");
     assert_eq!(

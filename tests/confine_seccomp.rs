@@ -1,7 +1,7 @@
 //! Seccomp on the real kernel: a profile's errno / kill / log rules and groups, a
 //! Docker-format JSON profile, the always-on anti-escape filter winning over the user's, and
 //! the x32 ABI blocked. Each case runs inside (configured answer) and outside (works).
-//! Compiler: src/profile/seccomp.rs, src/launcher/oci.rs; filters: src/launcher/seccomp.rs.
+//! Compiler: crates/core/src/profile/seccomp.rs, crates/launcher/src/oci.rs; filters: crates/launcher/src/seccomp.rs.
 
 mod common;
 

@@ -158,7 +158,7 @@ fn run_daemon_example(e: &Example, d: &Daemon) -> Result<(), String> {
     let tag = format!("varmor-doc-{}", std::process::id());
     let sock = d.dir.path().join("v.sock");
     let pins = PathBuf::from("/sys/fs/bpf").join(&tag);
-    let cg = varmor::daemon::cgroup::cgroup2_mount().unwrap().join(&tag);
+    let cg = varmor_daemon::cgroup::cgroup2_mount().unwrap().join(&tag);
     let cmd = e
         .cmd
         .replace("/tmp/v.sock", sock.to_str().unwrap())

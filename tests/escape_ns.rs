@@ -349,7 +349,7 @@ fn io_uring_terminal_and_cgroup() {
     let script = Command::new("script").arg("--version").output().is_ok();
     let tiocsti = std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti")
         .map_or(true, |s| s.trim() == "1");
-    let cg = varmor::daemon::cgroup::cgroup2_mount().expect("cgroup2");
+    let cg = varmor_daemon::cgroup::cgroup2_mount().expect("cgroup2");
     let cg = cg.display().to_string();
     for who in Who::BOTH {
         // io_uring as a whole: a second syscall surface (its own open, connect, sendmsg
@@ -455,7 +455,7 @@ fn reused_namespace_inode_gets_no_stale_policy() {
         .trim()
         .parse()
         .expect("the sandbox's namespace inode");
-    let maps = varmor::bpf::Maps::open(&env.d.pins()).expect("pinned maps");
+    let maps = varmor_kernel::bpf::Maps::open(&env.d.pins()).expect("pinned maps");
     let t = Instant::now();
     while maps.count_ns_entries(ino as u32) > 0 && t.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));

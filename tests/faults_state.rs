@@ -1,7 +1,7 @@
 //! Faults around varmord's state: bpffs not mounted, the pin directory removed under it,
 //! the maps full (a clear refusal and no partial policy), a log on a full disk. Each
 //! checks that enforcement still holds and nothing is left behind.
-//! Code: src/daemon/mod.rs, src/daemon/reap.rs, src/bpf/maps.rs, src/daemon/denial.rs.
+//! Code: crates/daemon/src/lib.rs, crates/daemon/src/reap.rs, crates/kernel/src/bpf/maps.rs, crates/daemon/src/denial.rs.
 
 mod common;
 
@@ -88,7 +88,7 @@ fn a_log_on_a_full_disk_does_not_stop_enforcement() {
 }
 
 fn ns_entries(d: &Daemon) -> usize {
-    let maps = varmor::bpf::Maps::open(&d.pins()).expect("maps");
+    let maps = varmor_kernel::bpf::Maps::open(&d.pins()).expect("maps");
     maps.map("v_ns").expect("v_ns").keys().count()
 }
 

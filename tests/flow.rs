@@ -69,7 +69,7 @@ fn maps_hold_exactly_that_namespace_until_it_ends() {
         .read_line(&mut line)
         .unwrap();
     let ns: u32 = line.trim().parse().expect("ns inode");
-    let maps = varmor::bpf::Maps::open(&d.pins()).expect("pinned maps");
+    let maps = varmor_kernel::bpf::Maps::open(&d.pins()).expect("pinned maps");
     assert!(
         maps.count_ns_entries(ns) > 0,
         "no entries for the sandbox's namespace {ns}"
@@ -227,7 +227,7 @@ fn cgroup_mounts_are_read_only_inside_only() {
         return;
     };
     let d = Daemon::start();
-    let cg = varmor::daemon::cgroup::cgroup2_mount().expect("cgroup2 mounted");
+    let cg = varmor_daemon::cgroup::cgroup2_mount().expect("cgroup2 mounted");
     let procs = cg.join("cgroup.procs");
     let script = format!(
         "grep -E ' - cgroup2? ' /proc/self/mountinfo; echo $$ > {}",

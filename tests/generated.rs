@@ -1,5 +1,5 @@
 //! The committed man pages (man/varmor-run.1, man/varmord.8) and shell completions
-//! (completions/) are what `varmor-gen` makes from src/cli.rs today: the generator is run
+//! (completions/) are what `varmor-gen` makes from crates/core/src/cli.rs today: the generator is run
 //! into a temporary directory and every file it writes is compared with the committed one.
 
 use std::path::{Path, PathBuf};

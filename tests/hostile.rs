@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use varmor::daemon::handler::REQUEST_TIMEOUT;
+use varmor_daemon::handler::REQUEST_TIMEOUT;
 
 /// A raw client in Python: sends one framed request built by `body` (a Python expression
 /// using `ns`, the client's own mount-namespace inode) and prints varmord's answer.
@@ -23,7 +23,7 @@ n = struct.unpack('>I', s.recv(4))[0]; print(s.recv(n).decode())
 "#;
 
 fn confine_expr(ns: &str) -> String {
-    let pv = varmor::proto::PROTO_VERSION;
+    let pv = varmor_core::proto::PROTO_VERSION;
     format!(
         "{{'type':'confine','version':{pv},'mnt_ns':{ns},'quiet':True,'rules':{{'version':1,'profile':'t','mode':'enforce','paths':[],'net':[],'caps_deny':0,'ptrace':'none','mount':[],'seccomp':{{}},'origins':[]}}}}"
     )
@@ -48,7 +48,7 @@ fn ask(d: &Daemon, prefix: &[&str], expr: &str) -> String {
 
 /// Live sandboxes as varmord reports them (root sees all).
 fn live(d: &Daemon) -> usize {
-    varmor::launcher::client::list(&d.socket)
+    varmor_launcher::client::list(&d.socket)
         .map(|l| l.len())
         .unwrap_or(usize::MAX)
 }
@@ -105,7 +105,7 @@ fn refuses_forged_host_and_foreign_namespaces() {
         &["unshare", "-m"],
         &format!(
             "{{'type':'list','version':{},'x':1}}",
-            varmor::proto::PROTO_VERSION
+            varmor_core::proto::PROTO_VERSION
         )
     )
     .contains("bad_frame"));

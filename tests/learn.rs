@@ -3,7 +3,7 @@
 //! passes --check, names what the run did, lets the same workload run again, and denies
 //! what the run never did. And a run that resolves a name (tests/common/dns.rs's zone,
 //! `varmord --dns-upstream`) and connects to it gets a draft allowing that name, by name.
-//! Code: src/launcher/learn.rs, learn_draft.rs, learn_allow.rs, src/daemon/resolver/.
+//! Code: crates/launcher/src/learn.rs, learn_draft.rs, learn_allow.rs, crates/daemon/src/resolver/.
 
 mod common;
 

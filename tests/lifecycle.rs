@@ -25,7 +25,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn sandboxes(d: &Daemon) -> usize {
-    varmor::launcher::client::list(&d.socket)
+    varmor_launcher::client::list(&d.socket)
         .map(|l| l.len())
         .unwrap_or(usize::MAX)
 }
@@ -83,7 +83,7 @@ fn ten_thousand_sandboxes_leave_nothing_behind() {
     assert_eq!(cgroups(&d), 0, "sandbox cgroups left");
     assert!(fd1 <= fd0 + 2, "fd growth {fd0} -> {fd1}");
     assert!(rss1 < rss0 + 8 * 1024, "RSS growth {rss0} -> {rss1} KiB");
-    let maps = varmor::bpf::Maps::open(&d.pins()).unwrap();
+    let maps = varmor_kernel::bpf::Maps::open(&d.pins()).unwrap();
     let namespaces = maps.map("v_ns").expect("v_ns").keys().count();
     assert_eq!(namespaces, 0, "namespaces left in v_ns");
 }

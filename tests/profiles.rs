@@ -6,12 +6,12 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use varmor::abi;
-use varmor::matcher::{reference_net, reference_path};
-use varmor::profile::file::Access;
-use varmor::profile::pattern::PatternKind;
-use varmor::profile::ptrace::PtraceScope;
-use varmor::rules::RuleSet;
+use varmor_core::abi;
+use varmor_core::matcher::{reference_net, reference_path};
+use varmor_core::profile::file::Access;
+use varmor_core::profile::pattern::PatternKind;
+use varmor_core::profile::ptrace::PtraceScope;
+use varmor_core::rules::RuleSet;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,7 +28,7 @@ fn shipped() -> Vec<PathBuf> {
 }
 
 fn compile(path: &Path) -> RuleSet {
-    match varmor::profile::compile(path.to_str().unwrap()) {
+    match varmor_core::profile::compile(path.to_str().unwrap()) {
         Ok((rs, _)) => rs,
         Err(e) => panic!("shipped profile does not compile: {e}"),
     }
@@ -76,7 +76,7 @@ fn every_shipped_profile_compiles_and_documents_itself() {
             "{}: the header says what the profile does NOT promise",
             p.display()
         );
-        let raw = varmor::profile::parse_file(p).unwrap().raw;
+        let raw = varmor_core::profile::parse_file(p).unwrap().raw;
         assert!(
             raw.description.as_deref().is_some_and(|d| !d.is_empty()),
             "{}: no description (varmor-run --list shows it)",
@@ -97,8 +97,9 @@ fn every_shipped_profile_compiles_and_documents_itself() {
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         // What bpf-lsm loads: the rules plus the rename guards of their directories.
         // Cuts without `**` expand (here: over nothing); the others need glob room.
-        let guarded =
-            varmor::guards::with_ancestor_guards(&rs, |c| (!c.contains("**")).then(Vec::new));
+        let guarded = varmor_kernel::guards::with_ancestor_guards(&rs, |c| {
+            (!c.contains("**")).then(Vec::new)
+        });
         guarded
             .validate()
             .unwrap_or_else(|e| panic!("{} with its rename guards: {e}", p.display()));
@@ -203,7 +204,7 @@ fn nocurl_denies_download_tools_from_any_path() {
     }
     // It includes base.
     assert!(denies(&rs, "/etc/shadow", abi::MAY_READ));
-    let raw = varmor::profile::parse_file(&root().join("profiles.d/nocurl.yaml"))
+    let raw = varmor_core::profile::parse_file(&root().join("profiles.d/nocurl.yaml"))
         .unwrap()
         .raw;
     assert_eq!(raw.wraps, ["curl", "wget"]);
@@ -302,7 +303,7 @@ fn readonly_etc_no_shell_build_and_the_varmor_builtins() {
     let rs = shipped_profile("disable-cap-all");
     assert_eq!(
         rs.caps_deny,
-        varmor::profile::caps::CapSet::all(),
+        varmor_core::profile::caps::CapSet::all(),
         "disable-cap-all denies every capability"
     );
     let rs = shipped_profile("build");
@@ -419,7 +420,7 @@ fn bad_profiles_are_refused_precisely() {
         let path = dir.join(format!("{name}.yaml"));
         assert!(path.is_file(), "fixture {} is missing", path.display());
         let shown = path.display().to_string();
-        match varmor::profile::compile(&shown) {
+        match varmor_core::profile::compile(&shown) {
             Ok(_) => failures.push(format!("{name}: compiled, but must be refused")),
             Err(e) => {
                 let msg = e.to_string();
@@ -446,7 +447,7 @@ fn every_bad_fixture_is_in_the_table() {
         let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
         // The second half of the cycle is only there to be included.
         if stem == "include-cycle-b" {
-            let err = varmor::profile::compile(p.to_str().unwrap()).unwrap_err();
+            let err = varmor_core::profile::compile(p.to_str().unwrap()).unwrap_err();
             assert!(err.to_string().contains("makes an include cycle"), "{err}");
             continue;
         }
@@ -503,7 +504,7 @@ fn limits_are_exactly_at_the_documented_numbers() {
         ),
     )
     .unwrap();
-    let e = varmor::profile::compile(p.to_str().unwrap())
+    let e = varmor_core::profile::compile(p.to_str().unwrap())
         .unwrap_err()
         .to_string();
     assert!(
@@ -520,12 +521,12 @@ fn limits_are_exactly_at_the_documented_numbers() {
             format!("description: x\nfile:\n  - deny: read\n    paths: [{len}]\n"),
         )
         .unwrap();
-        let r = varmor::profile::compile(p.to_str().unwrap());
+        let r = varmor_core::profile::compile(p.to_str().unwrap());
         assert_eq!(r.is_ok(), ok, "{} bytes: {:?}", len.len(), r.err());
     }
 }
 
-// Where the parser (src/profile/) is less precise than this file would like, the table
+// Where the parser (crates/core/src/profile/) is less precise than this file would like, the table
 // above pins what it says today, so an improvement shows up as a failing case to update:
 // - unknown-capability: the position is the document's first key (2:1), not the
 //   `capabilities:` section (line 3) nor the name (4:19), and there is no
@@ -547,7 +548,7 @@ fn the_profile_man_page_covers_the_language() {
     let page = std::fs::read_to_string(root().join("man/varmor-profile.5")).unwrap();
     // roff writes `-` as `\-`; compare on the rendered spelling.
     let page = page.replace("\\-", "-");
-    let err = varmor::profile::parse_text("no_such_key: 1\n", "probe.yaml")
+    let err = varmor_core::profile::parse_text("no_such_key: 1\n", "probe.yaml")
         .unwrap_err()
         .to_string();
     let keys: Vec<&str> = err
@@ -564,17 +565,17 @@ fn the_profile_man_page_covers_the_language() {
             missing.push(format!("top-level key `{k}:`"));
         }
     }
-    for (name, _) in varmor::profile::file::ACCESS_NAMES {
+    for (name, _) in varmor_core::profile::file::ACCESS_NAMES {
         if !page.contains(&format!(".B {name}\n")) {
             missing.push(format!("access `{name}` (as a `.B {name}` item)"));
         }
     }
-    for g in varmor::profile::seccomp_groups::group_names() {
+    for g in varmor_core::profile::seccomp_groups::group_names() {
         if !page.contains(&format!(".B {g}\n")) {
             missing.push(format!("syscall group `{g}`"));
         }
     }
-    for op in varmor::profile::mount::MOUNT_OPS {
+    for op in varmor_core::profile::mount::MOUNT_OPS {
         if !page.contains(&format!("\\fB{}\\fR", op.0)) {
             missing.push(format!("mount operation `{}`", op.0));
         }
@@ -611,7 +612,7 @@ fn the_profile_man_page_covers_the_language() {
         ("port entries", abi::NET_PORTS),
         ("pattern bytes", abi::PATH_MAX - 1),
         ("glob pattern bytes", abi::GLOB_MAX - 1),
-        ("include depth", varmor::profile::MAX_INCLUDE_DEPTH),
+        ("include depth", varmor_core::profile::MAX_INCLUDE_DEPTH),
     ] {
         if !page.contains(&n.to_string()) {
             missing.push(format!("the limit of {n} {what}"));
@@ -688,8 +689,8 @@ fn diamond_includes_merge_each_profile_once() {
 /// resolved; firefox admits its display and sound sockets on top.
 #[test]
 fn host_ipc_sockets_are_refused_by_the_profiles_that_promise_it() {
-    use varmor::abi::{UNIX_CONNECT, UNIX_SEND};
-    use varmor::profile::unix::reference_deny;
+    use varmor_core::abi::{UNIX_CONNECT, UNIX_SEND};
+    use varmor_core::profile::unix::reference_deny;
     let refused = [
         "/tmp/tmux-1000/default",
         "/run/user/1000/bus",

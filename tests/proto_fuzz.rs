@@ -7,8 +7,8 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 
 use proptest::prelude::*;
-use varmor::proto::{read_frame, ProtoError, Request, MAX_FRAME};
-use varmor::rules::{limits, RuleSet};
+use varmor_core::proto::{read_frame, ProtoError, Request, MAX_FRAME};
+use varmor_core::rules::{limits, RuleSet};
 
 fn decode(body: &[u8]) -> Result<Request, ProtoError> {
     let (a, b) = UnixStream::pair().unwrap();
@@ -27,9 +27,9 @@ fn valid_body() -> String {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("p.yaml");
     std::fs::write(&p, yaml).unwrap();
-    let (rules, _) = varmor::profile::compile(p.to_str().unwrap()).unwrap();
+    let (rules, _) = varmor_core::profile::compile(p.to_str().unwrap()).unwrap();
     serde_json::to_string(&Request::Confine {
-        version: varmor::proto::PROTO_VERSION,
+        version: varmor_core::proto::PROTO_VERSION,
         mnt_ns: 4026532000,
         rules: Box::new(rules),
         quiet: false,
@@ -47,7 +47,7 @@ fn check(req: Request) {
             assert!(rules
                 .paths
                 .iter()
-                .all(|r| r.pattern.as_str().len() < varmor::abi::PATH_MAX));
+                .all(|r| r.pattern.as_str().len() < varmor_core::abi::PATH_MAX));
             assert!(rules
                 .net
                 .iter()

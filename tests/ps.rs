@@ -1,6 +1,6 @@
 //! `varmor-run --ps` against a real varmord: a user sees their own live sandbox with its
 //! denial count, root sees everyone's, and the list empties when the sandbox ends.
-//! Code: src/launcher/ps.rs, src/daemon/registry.rs.
+//! Code: crates/launcher/src/ps.rs, crates/daemon/src/registry.rs.
 
 mod common;
 

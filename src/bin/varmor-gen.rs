@@ -1,5 +1,5 @@
 //! varmor-gen: writes the generated documentation of the two programs from their clap
-//! definitions (src/cli.rs), so the man pages and completions cannot drift from the code.
+//! definitions (crates/core/src/cli.rs), so the man pages and completions cannot drift from the code.
 //!
 //! Usage: `varmor-gen [OUT_DIR]` (default: the checkout root). Writes
 //!
@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::CommandFactory;
 use clap_complete::Shell;
-use varmor::cli::{DaemonCli, RunCli, DEFAULT_PIN_DIR, DEFAULT_SOCKET};
+use varmor_core::cli::{DaemonCli, RunCli, DEFAULT_PIN_DIR, DEFAULT_SOCKET};
 
 /// One program to document: its command, man section, and the hand-written tail of its page.
 struct Program {
@@ -167,14 +167,14 @@ fn main() -> ExitCode {
         }
         (Some(a), None) => PathBuf::from(a),
         (Some(_), Some(_)) => {
-            varmor::say!("usage: varmor-gen [OUT_DIR]");
+            varmor_core::say!("usage: varmor-gen [OUT_DIR]");
             return ExitCode::from(2);
         }
     };
     match generate(&out_dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            varmor::say!("varmor-gen: {}: {e}", out_dir.display());
+            varmor_core::say!("varmor-gen: {}: {e}", out_dir.display());
             ExitCode::FAILURE
         }
     }

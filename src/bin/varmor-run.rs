@@ -1,8 +1,8 @@
-//! varmor-run: the user's launcher (see src/launcher/ and varmor-run(1)).
+//! varmor-run: the user's launcher (see crates/launcher/src/ and varmor-run(1)).
 //! Exit status: the target's own; 125 launcher error; 126 cannot execute; 127 not found.
 
 use clap::Parser;
-use varmor::cli::{Format, RunAction, RunCli};
+use varmor_core::cli::{Format, RunAction, RunCli};
 
 /// Prints `r`'s text to stdout (exit 0) or its error (exit 125).
 fn print_or_fail<E: std::fmt::Display>(r: Result<String, E>) -> std::process::ExitCode {
@@ -12,7 +12,7 @@ fn print_or_fail<E: std::fmt::Display>(r: Result<String, E>) -> std::process::Ex
             0.into()
         }
         Err(e) => {
-            varmor::say!("varmor-run: {e}");
+            varmor_core::say!("varmor-run: {e}");
             125.into()
         }
     }
@@ -31,14 +31,14 @@ fn main() -> std::process::ExitCode {
     };
     match action {
         RunAction::ShellInit(sh) => {
-            print_or_fail(Ok::<_, String>(varmor::launcher::shell::init_script(sh)))
+            print_or_fail(Ok::<_, String>(varmor_launcher::shell::init_script(sh)))
         }
         RunAction::Desktop { cmd, profile } => {
-            print_or_fail(varmor::launcher::desktop::desktop(&cmd, profile.as_deref()))
+            print_or_fail(varmor_launcher::desktop::desktop(&cmd, profile.as_deref()))
         }
-        RunAction::Ps => print_or_fail(varmor::launcher::ps::ps(&cli.socket, cli.format)),
+        RunAction::Ps => print_or_fail(varmor_launcher::ps::ps(&cli.socket, cli.format)),
         RunAction::Learn { out, profile } => {
-            match varmor::launcher::learn::learn(&cli, &out, profile.as_deref()) {
+            match varmor_launcher::learn::learn(&cli, &out, profile.as_deref()) {
                 Ok((summary, code)) => {
                     eprint!("{summary}");
                     code.into()
@@ -47,9 +47,9 @@ fn main() -> std::process::ExitCode {
             }
         }
         RunAction::List => {
-            let list = varmor::profile::lookup::list();
+            let list = varmor_core::profile::lookup::list();
             match cli.format {
-                Format::Text => print!("{}", varmor::report::list_text(&list)),
+                Format::Text => print!("{}", varmor_launcher::report::list_text(&list)),
                 Format::Json => {
                     let v: Vec<_> = list
                         .iter()
@@ -66,12 +66,12 @@ fn main() -> std::process::ExitCode {
             }
             0.into()
         }
-        RunAction::Check { profile } => match varmor::profile::compile(&profile) {
+        RunAction::Check { profile } => match varmor_core::profile::compile(&profile) {
             Ok((rs, pf)) => {
                 match cli.format {
-                    Format::Text => print!("{}", varmor::report::check_text(&rs, &pf)),
+                    Format::Text => print!("{}", varmor_launcher::report::check_text(&rs, &pf)),
                     Format::Json => {
-                        let a = varmor::enforcer::compat::assess(&rs);
+                        let a = varmor_kernel::enforcer::compat::assess(&rs);
                         println!(
                             "{}",
                             serde_json::to_string_pretty(
@@ -84,13 +84,13 @@ fn main() -> std::process::ExitCode {
                 0.into()
             }
             Err(e) => {
-                varmor::say!("varmor-run: {e}");
+                varmor_core::say!("varmor-run: {e}");
                 1.into()
             }
         },
         RunAction::Run { profile } => {
-            let err = varmor::launcher::run::run(&cli, &profile);
-            varmor::say!("varmor-run: {err}");
+            let err = varmor_launcher::run::run(&cli, &profile);
+            varmor_core::say!("varmor-run: {err}");
             err.exit_code().into()
         }
     }

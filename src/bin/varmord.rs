@@ -1,19 +1,19 @@
-//! varmord: the root helper of varmor-run (see src/daemon/ and varmord(8)).
+//! varmord: the root helper of varmor-run (see crates/daemon/src/ and varmord(8)).
 
 use clap::Parser;
-use varmor::cli::{DaemonCli, Format};
+use varmor_core::cli::{DaemonCli, Format};
 
 fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_target(false)
         .init();
-    // The start-up canary's child (src/daemon/canary.rs) is this binary too; it is not a
+    // The start-up canary's child (crates/daemon/src/canary.rs) is this binary too; it is not a
     // user-facing option, so it is not in DaemonCli, --help or the completions.
     if std::env::args_os()
         .nth(1)
-        .is_some_and(|a| a == varmor::daemon::canary_child::ARG)
+        .is_some_and(|a| a == varmor_daemon::canary_child::ARG)
     {
-        return varmor::daemon::canary_child::main().into();
+        return varmor_daemon::canary_child::main().into();
     }
     let cli = DaemonCli::parse();
     // One handler thread per connection: cap glibc's per-thread malloc arenas so RSS
@@ -25,7 +25,7 @@ fn main() -> std::process::ExitCode {
         libbpf_rs::set_print(None);
     }
     if cli.probe {
-        let p = varmor::probe::probe();
+        let p = varmor_daemon::probe::probe();
         match cli.format {
             Format::Text => print!("{}", p.text()),
             Format::Json => println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default()),
@@ -38,15 +38,15 @@ fn main() -> std::process::ExitCode {
     }
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
-        varmor::say!(
+        varmor_core::say!(
             "varmord: must run as root (it loads BPF programs and answers fanotify events)"
         );
         return 1.into();
     }
-    match varmor::daemon::run(&cli) {
+    match varmor_daemon::run(&cli) {
         Ok(()) => 0.into(),
         Err(e) => {
-            varmor::say!("varmord: {e}");
+            varmor_core::say!("varmord: {e}");
             1.into()
         }
     }

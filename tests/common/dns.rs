@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libbpf_rs::MapCore;
-use varmor::dnswire::{self, TYPE_A, TYPE_AAAA};
+use varmor_core::dnswire::{self, TYPE_A, TYPE_AAAA};
 
 /// Where the sandbox thinks its nameservers are (TEST-NET; nothing answers there).
 pub const NS4: &str = "192.0.2.53:53";
@@ -234,7 +234,7 @@ pub fn child(actions: &[String]) -> Command {
 
 /// Once the sandbox has ended, nothing of its resolver is left in the maps.
 pub fn assert_clean(d: &crate::common::Daemon) {
-    let maps = varmor::bpf::Maps::open(&d.pins()).unwrap();
+    let maps = varmor_kernel::bpf::Maps::open(&d.pins()).unwrap();
     let left = |name: &str| maps.map(name).unwrap().keys().count();
     let t = std::time::Instant::now();
     while (left("v_dns") + left("v_net_dyn") + left("v_ns")) > 0 && t.elapsed().as_secs() < 10 {

@@ -111,7 +111,7 @@ impl Daemon {
         let socket = dir.path().join("varmord.sock");
         let log = dir.path().join("varmord.log");
         let pin_dir = PathBuf::from("/sys/fs/bpf").join(&tag);
-        let cgroup = varmor::daemon::cgroup::cgroup2_mount()
+        let cgroup = varmor_daemon::cgroup::cgroup2_mount()
             .expect("cgroup2 mounted")
             .join(&tag);
         let mut d = Daemon {
@@ -199,9 +199,9 @@ impl Daemon {
         self.launch();
     }
 
-    /// Where this build of varmord pins under `pin_dir` (src/bpf/pins.rs).
+    /// Where this build of varmord pins under `pin_dir` (crates/kernel/src/bpf/pins.rs).
     pub fn pins(&self) -> PathBuf {
-        varmor::bpf::pins::versioned(&self.pin_dir)
+        varmor_kernel::bpf::pins::versioned(&self.pin_dir)
     }
 
     pub fn pid(&self) -> u32 {
