@@ -398,7 +398,7 @@ fn a_trickling_tcp_client_does_not_stall_cleanup() {
         .unwrap();
     // The sandbox's resolver port, from v_dns (network byte order).
     let maps = varmor_kernel::bpf::Maps::open(&d.pins()).unwrap();
-    let v_dns = maps.map("v_dns").unwrap();
+    let v_dns = maps.map(varmor_kernel::bpf::names::map::V_DNS).unwrap();
     let t = std::time::Instant::now();
     let port = loop {
         let found = v_dns.keys().find_map(|k| {

@@ -1,6 +1,6 @@
 //! Faults around varmord's state: bpffs not mounted, the pin directory removed under it,
-//! the maps full (a clear refusal and no partial policy), a log on a full disk. Each
-//! checks that enforcement still holds and nothing is left behind.
+//! the maps full or the open-file limit reached (a clear refusal and no partial policy), a
+//! log on a full disk. Each checks that enforcement still holds and nothing is left behind.
 //! Code: crates/daemon/src/lib.rs, crates/daemon/src/reap.rs, crates/kernel/src/bpf/maps.rs, crates/daemon/src/denial.rs.
 
 mod common;
@@ -89,7 +89,10 @@ fn a_log_on_a_full_disk_does_not_stop_enforcement() {
 
 fn ns_entries(d: &Daemon) -> usize {
     let maps = varmor_kernel::bpf::Maps::open(&d.pins()).expect("maps");
-    maps.map("v_ns").expect("v_ns").keys().count()
+    maps.map(varmor_kernel::bpf::names::map::V_NS)
+        .expect("v_ns")
+        .keys()
+        .count()
 }
 
 #[test]
@@ -118,6 +121,60 @@ fn full_maps_refuse_clearly_and_leave_no_partial_policy() {
     };
     check_refused(&d, before, code, &err);
     for mut k in live.drain(..) {
+        let _ = k.kill();
+        let _ = k.wait();
+    }
+}
+
+#[test]
+fn an_open_file_limit_caps_live_sandboxes_with_a_clear_refusal() {
+    let Some(()) = need_root("an_open_file_limit_caps_live_sandboxes_with_a_clear_refusal") else {
+        return;
+    };
+    // 276 descriptors: 256 kept free, 5 per sandbox, so room for 4 (sysctl.rs).
+    let d = Daemon::start_prefixed(&["prlimit", "--nofile=276:276", "--"], &[]);
+    let hostname = write_profile(d.dir.path(), "hostname", HOSTNAME);
+    let mut live: Vec<Child> = Vec::new();
+    for _ in 0..4 {
+        let before = ns_entries(&d);
+        live.push(launch(&d, &hostname, before).expect("a sandbox within the limit"));
+    }
+    let before = ns_entries(&d);
+    let (code, err) = launch(&d, &hostname, before)
+        .map(drop)
+        .expect_err("a 5th sandbox");
+    assert_eq!(code, Some(125), "{err}");
+    assert!(
+        err.contains("4 live sandboxes") && err.contains("LimitNOFILE"),
+        "unclear refusal: {err}"
+    );
+    assert_eq!(ns_entries(&d), before, "a partial policy was left");
+    // The limit is on live sandboxes: once one ends, a launch fits again.
+    let mut first = live.remove(0);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let t = std::time::Instant::now();
+    while ns_entries(&d) >= before {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10) * time_scale(),
+            "not reaped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = d.run(&[
+        "--profile",
+        &hostname,
+        "--quiet",
+        "--",
+        "cat",
+        "/etc/hostname",
+    ]);
+    assert!(
+        stderr(&o).contains("Operation not permitted"),
+        "{}",
+        stderr(&o)
+    );
+    for mut k in live {
         let _ = k.kill();
         let _ = k.wait();
     }

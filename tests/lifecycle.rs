@@ -84,7 +84,11 @@ fn ten_thousand_sandboxes_leave_nothing_behind() {
     assert!(fd1 <= fd0 + 2, "fd growth {fd0} -> {fd1}");
     assert!(rss1 < rss0 + 8 * 1024, "RSS growth {rss0} -> {rss1} KiB");
     let maps = varmor_kernel::bpf::Maps::open(&d.pins()).unwrap();
-    let namespaces = maps.map("v_ns").expect("v_ns").keys().count();
+    let namespaces = maps
+        .map(varmor_kernel::bpf::names::map::V_NS)
+        .expect("v_ns")
+        .keys()
+        .count();
     assert_eq!(namespaces, 0, "namespaces left in v_ns");
 }
 

@@ -125,6 +125,7 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
         proof.millis
     );
     let raised = sysctl::raise_fanotify_groups(registry::SANDBOXES_TOTAL as u64 + 64);
+    let capacity = sysctl::raise_open_files(registry::SANDBOXES_TOTAL as u64) as usize;
     let log_file = match &cli.log {
         Some(p) => Some(
             std::fs::OpenOptions::new()
@@ -166,7 +167,7 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
     };
     let (listener, activated) = socket::bind(&cli.socket, passed)?;
     let shared = Arc::new(Shared {
-        registry: Mutex::new(registry::Registry::default()),
+        registry: Mutex::new(registry::Registry::new(capacity)),
         enforcer,
         cgroup_root: cgroup_root.clone(),
         log: Arc::new(Mutex::new(log_file)),

@@ -12,8 +12,17 @@ use super::{cgroup, registry, STOP};
 /// has delivered the denials they caused (`EVENT_PASSES`): a process refused by a kernel
 /// hook that exits at once would otherwise lose its line.
 pub(super) fn reap_loop(shared: &Shared) {
+    // Memory is given back once no sandbox has ended for TRIM_AFTER, or TRIM_AT_LEAST
+    // after the first end not yet given back (steady churn), not on every end.
+    let mut owed: Option<(std::time::Instant, std::time::Instant)> = None;
     while !STOP.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
+        if owed.is_some_and(|(first, last)| {
+            last.elapsed() >= TRIM_AFTER || first.elapsed() >= TRIM_AT_LEAST
+        }) {
+            give_back_memory();
+            owed = None;
+        }
         let pass = EVENT_PASSES.load(Ordering::SeqCst);
         let any_ended = shared
             .registry
@@ -33,7 +42,26 @@ pub(super) fn reap_loop(shared: &Shared) {
             .take_ended(|d| cgroup::populated(d));
         for sb in ended {
             finish(shared, *sb);
+            let now = std::time::Instant::now();
+            owed = Some((owed.map_or(now, |o| o.0), now));
         }
+    }
+}
+
+/// How long after the last sandbox ended its memory is handed back to the kernel.
+const TRIM_AFTER: Duration = Duration::from_millis(500);
+/// ... and at the latest this long after the first end it owes.
+const TRIM_AT_LEAST: Duration = Duration::from_secs(5);
+
+/// Returns the free memory of every malloc arena to the kernel. A sandbox's rules (a
+/// 10,000-rule profile compiles to megabytes) are freed into the arena of the thread that
+/// handled its request, where glibc would keep them: measured, 6 MB before three
+/// 10,000-rule sandboxes and 22 MB after they had all ended.
+fn give_back_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory of glibc's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

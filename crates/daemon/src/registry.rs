@@ -13,9 +13,11 @@ use super::denial::Sink;
 use varmor_core::proto::SandboxInfo;
 use varmor_kernel::enforcer::Confinement;
 
-/// Bounds on what one uid may hold.
+/// Bounds on what one uid may hold, and all uids together (three quarters of the BPF
+/// maps' VARMOR_MAX_NS namespaces, bpf/maps.bpf.h: the canary and a burst of starting
+/// sandboxes keep room).
 pub const SANDBOXES_PER_UID: usize = 1024;
-pub const SANDBOXES_TOTAL: usize = 8192;
+pub const SANDBOXES_TOTAL: usize = 12288;
 /// Confine requests per uid per second, sustained; a burst of as many is allowed.
 pub const REQUESTS_PER_SEC: u32 = 200;
 /// Requests over the rate are paced (answered late) up to this delay, then refused.
@@ -47,9 +49,12 @@ enum Slot {
     Live(Box<Sandbox>),
 }
 
-#[derive(Default)]
 pub struct Registry {
     slots: HashMap<u64, Slot>,
+    /// How many sandboxes may live at once: [`SANDBOXES_TOTAL`], or fewer where varmord's
+    /// open-file limit holds fewer (sysctl::raise_open_files); a launch past it is refused
+    /// whole, before anything is set up, rather than failing halfway on EMFILE.
+    capacity: usize,
     next_id: u64,
     /// Token buckets per uid: (tokens, when last refilled). Tokens go negative while
     /// requests are being paced.
@@ -62,7 +67,22 @@ pub enum Refusal {
     TooMany(String),
 }
 
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new(SANDBOXES_TOTAL)
+    }
+}
+
 impl Registry {
+    pub fn new(capacity: usize) -> Self {
+        Registry {
+            slots: HashMap::new(),
+            capacity: capacity.min(SANDBOXES_TOTAL),
+            next_id: 0,
+            rate: HashMap::new(),
+        }
+    }
+
     fn count_uid(&self, uid: u32) -> usize {
         self.slots
             .values()
@@ -106,9 +126,15 @@ impl Registry {
                 "uid {uid} has {SANDBOXES_PER_UID} live sandboxes"
             )));
         }
-        if self.slots.len() >= SANDBOXES_TOTAL {
+        if self.slots.len() >= self.capacity {
+            let why = if self.capacity < SANDBOXES_TOTAL {
+                " (all varmord's open-file limit holds; raise LimitNOFILE=)"
+            } else {
+                ""
+            };
             return Err(Refusal::TooMany(format!(
-                "{SANDBOXES_TOTAL} live sandboxes"
+                "{} live sandboxes{why}",
+                self.capacity
             )));
         }
         self.next_id += 1;

@@ -128,14 +128,18 @@ impl Resolver {
             .as_ref()
             .and_then(|s| s.local_addr().ok())
             .map_or(0, |a| a.port());
-        let v_dns = open_map(pins, "v_dns")?;
+        let v_dns = open_map(pins, varmor_kernel::bpf::names::map::V_DNS)?;
         let ctx = Arc::new(Ctx {
             ns,
             cgroup,
             complain,
             allow,
             upstream,
-            answered: DynAllow::new(ns, grace, open_map(pins, "v_net_dyn")?),
+            answered: DynAllow::new(
+                ns,
+                grace,
+                open_map(pins, varmor_kernel::bpf::names::map::V_NET_DYN)?,
+            ),
             report,
             local_answers,
             refused: recent::Recent::default(),

@@ -1,6 +1,8 @@
 //! Capacity settings varmord needs: fanotify groups are charged to varmord's user (root),
 //! one per compat sandbox, and the default of 128 would cap the machine at 128 sandboxes.
 //! Raised at start (and said so), put back on a clean stop if nobody changed it since.
+//! And varmord's own open-file limit: a few descriptors per live sandbox (its fanotify
+//! group, pidfd, the client's stderr...), so the soft limit goes up to the hard one.
 
 use std::path::Path;
 
@@ -44,4 +46,34 @@ impl Raised {
             let _ = std::fs::write(self.path, self.original.to_string());
         }
     }
+}
+
+/// Descriptors varmord may hold per live sandbox, at the most (compat: the fanotify
+/// group, the pidfd, the client's stderr, a chmod and a name-change notification fd).
+pub const FDS_PER_SANDBOX: u64 = 5;
+
+/// Descriptors kept free for requests being answered and varmord's own files.
+pub const FDS_RESERVED: u64 = 256;
+
+/// Raises varmord's soft RLIMIT_NOFILE to its hard limit (systemd's unit sets both with
+/// LimitNOFILE=; its SystemCallFilter refuses setrlimit, and nothing is lost then); says
+/// so when the result holds fewer than `sandboxes` sandboxes. Returns how many it holds.
+pub fn raise_open_files(sandboxes: u64) -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return sandboxes;
+    };
+    let now = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        hard
+    } else {
+        soft
+    };
+    let fits = (now.saturating_sub(FDS_RESERVED) / FDS_PER_SANDBOX).min(sandboxes);
+    if fits < sandboxes {
+        log::warn!(
+            "open files limited to {now}: at most {fits} live sandboxes, not {sandboxes} \
+             (up to {FDS_PER_SANDBOX} descriptors each; raise the hard limit, e.g. LimitNOFILE=)"
+        );
+    }
+    fits
 }

@@ -29,7 +29,7 @@ impl std::fmt::Debug for Events {
 impl Events {
     /// Opens `<pin_dir>/v_events` (pinned by `Maps::open`).
     pub fn open(pin_dir: &Path) -> Result<Events, BpfError> {
-        let p = pin_dir.join("v_events");
+        let p = pin_dir.join(super::names::map::V_EVENTS);
         let map =
             MapHandle::from_pinned_path(&p).map_err(bpf_err(format!("opening {}", p.display())))?;
         let queue: Rc<RefCell<VecDeque<abi::Event>>> = Rc::default();

@@ -3,50 +3,43 @@
 
 use std::mem::offset_of;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use std::time::Duration;
 
 use libbpf_rs::{ErrorKind, MapCore, MapFlags, MapHandle, ObjectBuilder};
 
+use super::names::{self, map};
 use super::{bpf_err, ensure_pin_dir, object, BpfError};
 use crate::encode::MapEntries;
 use varmor_core::abi::{self, Pod};
 
-/// Pinned map names, in bpf/maps.bpf.h order.
-pub const MAP_NAMES: [&str; 12] = [
-    "v_ns",
-    "v_exact",
-    "v_prefix",
-    "v_suffix",
-    "v_glob",
-    "v_net_addr",
-    "v_net_rule",
-    "v_events",
-    "v_dns",
-    "v_net_dyn",
-    "v_dns_orig",
-    "v_sk_ns",
-];
+/// The pinned maps: every map of bpf/maps.bpf.h (pinmaps.bpf.o's, read from the object)
+/// but v_scratch, each object's own per-CPU work area.
+pub static MAP_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    names::pinmaps::MAPS
+        .iter()
+        .copied()
+        .filter(|m| *m != map::V_SCRATCH)
+        .collect()
+});
 
-/// Byte offset of the namespace inode in each map's key, taken from the key structs
-/// bindgen generated from bpf/varmor.h (a field moved there moves here); v_ns and v_dns
-/// are keyed by the inode itself. None: not keyed by namespace (v_events has no keys;
-/// v_dns_orig is keyed by socket cookie and grants nothing; v_sk_ns is socket-local
-/// storage, freed with each socket, and cannot be walked).
-const NS_OFFSET: [Option<usize>; 12] = [
-    Some(0),
-    Some(offset_of!(abi::ExactKey, ns)),
-    Some(offset_of!(abi::LpmPathKey, ns)),
-    Some(offset_of!(abi::LpmPathKey, ns)),
-    Some(offset_of!(abi::IdxKey, ns)),
-    Some(offset_of!(abi::LpmAddrKey, ns)),
-    Some(offset_of!(abi::IdxKey, ns)),
-    None,
-    Some(0),
-    Some(offset_of!(abi::DynKey, ns)),
-    None,
-    None,
-];
+/// Byte offset of the namespace inode in `name`'s keys, from the key structs bindgen
+/// generated from bpf/varmor.h (a field moved there moves here); v_ns and v_dns are keyed
+/// by the inode itself. None: not keyed by namespace (v_events has no keys; v_dns_orig is
+/// keyed by socket cookie and grants nothing; v_sk_ns is socket-local storage, freed with
+/// each socket, and cannot be walked).
+fn ns_offset(name: &str) -> Option<usize> {
+    match name {
+        map::V_NS | map::V_DNS => Some(0),
+        map::V_EXACT => Some(offset_of!(abi::ExactKey, ns)),
+        map::V_PREFIX | map::V_SUFFIX => Some(offset_of!(abi::LpmPathKey, ns)),
+        map::V_GLOB | map::V_NET_RULE => Some(offset_of!(abi::IdxKey, ns)),
+        map::V_NET_ADDR => Some(offset_of!(abi::LpmAddrKey, ns)),
+        map::V_NET_DYN => Some(offset_of!(abi::DynKey, ns)),
+        _ => None,
+    }
+}
 
 /// Tries of an entry the kernel had no memory for. The maps allocate entries from per-CPU
 /// caches refilled without blocking (GFP_NOWAIT), which cannot reclaim: in a memory
@@ -87,7 +80,8 @@ fn make_room() {
 #[derive(Debug)]
 pub struct Maps {
     pin_dir: PathBuf,
-    maps: Vec<MapHandle>,
+    /// Every map of `MAP_NAMES`, with its name.
+    maps: Vec<(&'static str, MapHandle)>,
 }
 
 impl Maps {
@@ -110,7 +104,9 @@ impl Maps {
             .iter()
             .map(|n| {
                 let p = pin_dir.join(n);
-                MapHandle::from_pinned_path(&p).map_err(bpf_err(format!("opening {}", p.display())))
+                MapHandle::from_pinned_path(&p)
+                    .map(|h| (*n, h))
+                    .map_err(bpf_err(format!("opening {}", p.display())))
             })
             .collect::<Result<_, _>>()?;
         Ok(Maps {
@@ -123,31 +119,34 @@ impl Maps {
         &self.pin_dir
     }
 
-    /// The map named `name` (one of `MAP_NAMES`).
+    /// The map named `name` (one of `MAP_NAMES`, e.g. `names::map::V_NS`).
     pub fn map(&self, name: &str) -> Option<&MapHandle> {
-        MAP_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| &self.maps[i])
+        self.maps.iter().find(|(n, _)| *n == name).map(|(_, h)| h)
     }
 
-    fn all_entries(e: &MapEntries) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
-        fn kv<K: Pod, V: Pod>(
-            m: usize,
-            v: &[(K, V)],
-        ) -> impl Iterator<Item = (usize, Vec<u8>, Vec<u8>)> + '_ {
+    /// The map `name` of `MAP_NAMES`: every one was opened by `open`.
+    fn get(&self, name: &str) -> &MapHandle {
+        self.map(name)
+            .unwrap_or_else(|| unreachable!("{name} is one of MAP_NAMES"))
+    }
+
+    fn all_entries(e: &MapEntries) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
+        fn kv<'a, K: Pod, V: Pod>(
+            m: &'static str,
+            v: &'a [(K, V)],
+        ) -> impl Iterator<Item = (&'static str, Vec<u8>, Vec<u8>)> + 'a {
             v.iter()
                 .map(move |(k, x)| (m, k.as_bytes().to_vec(), x.as_bytes().to_vec()))
         }
         // Rules first, the v_ns entry last: the kernel consults nothing until it exists.
-        kv(1, &e.exact)
-            .chain(kv(2, &e.prefix))
-            .chain(kv(3, &e.suffix))
-            .chain(kv(4, &e.glob))
-            .chain(kv(5, &e.net_addr))
-            .chain(kv(6, &e.net_rule))
+        kv(map::V_EXACT, &e.exact)
+            .chain(kv(map::V_PREFIX, &e.prefix))
+            .chain(kv(map::V_SUFFIX, &e.suffix))
+            .chain(kv(map::V_GLOB, &e.glob))
+            .chain(kv(map::V_NET_ADDR, &e.net_addr))
+            .chain(kv(map::V_NET_RULE, &e.net_rule))
             .chain(std::iter::once((
-                0,
+                map::V_NS,
                 e.inode.as_bytes().to_vec(),
                 e.ns.as_bytes().to_vec(),
             )))
@@ -161,7 +160,8 @@ impl Maps {
     /// cannot be reused) until `clear` has deleted its keys, and a varmord that starts
     /// over maps left by a crash purges them first (`purge_all`).
     pub fn populate(&self, e: &MapEntries) -> Result<(), BpfError> {
-        if self.maps[0]
+        if self
+            .get(map::V_NS)
             .lookup(e.inode.as_bytes(), MapFlags::ANY)
             .map_err(bpf_err("reading v_ns"))?
             .is_some()
@@ -170,11 +170,11 @@ impl Maps {
         }
         let all = Self::all_entries(e);
         for (i, (m, k, v)) in all.iter().enumerate() {
-            if let Err(source) = update_retrying(&self.maps[*m], k, v) {
+            if let Err(source) = update_retrying(self.get(m), k, v) {
                 for (m2, k2, _) in &all[..i] {
-                    let _ = self.maps[*m2].delete(k2);
+                    let _ = self.get(m2).delete(k2);
                 }
-                let map = MAP_NAMES[*m];
+                let map = *m;
                 return Err(if source.kind() == ErrorKind::OutOfMemory {
                     BpfError::MapNoMemory {
                         map,
@@ -199,9 +199,9 @@ impl Maps {
         let mut all = Self::all_entries(e);
         all.rotate_right(1);
         for (m, k, _) in &all {
-            self.maps[*m].delete(k).map_err(bpf_err(format!(
-                "deleting an entry of namespace {} from {}",
-                e.inode, MAP_NAMES[*m]
+            self.get(m).delete(k).map_err(bpf_err(format!(
+                "deleting an entry of namespace {} from {m}",
+                e.inode
             )))?;
         }
         Ok(())
@@ -210,39 +210,32 @@ impl Maps {
     /// Deletes every entry of every namespace (a varmord starting over a crashed one's maps).
     pub fn purge_all(&self) -> Result<usize, BpfError> {
         let mut n = 0;
-        for (m, map) in self
+        for (m, h) in self
             .maps
             .iter()
-            .enumerate()
-            .filter(|(m, _)| !matches!(MAP_NAMES[*m], "v_events" | "v_sk_ns"))
+            .filter(|(m, _)| !matches!(*m, map::V_EVENTS | map::V_SK_NS))
         {
-            for k in map.keys().collect::<Vec<_>>() {
-                map.delete(&k)
-                    .map_err(bpf_err(format!("purging {}", MAP_NAMES[m])))?;
+            for k in h.keys().collect::<Vec<_>>() {
+                h.delete(&k).map_err(bpf_err(format!("purging {m}")))?;
                 n += 1;
             }
         }
         Ok(n)
     }
 
-    fn ns_keys(&self, ns: u32) -> Vec<(usize, Vec<u8>)> {
+    fn ns_keys(&self, ns: u32) -> Vec<(&'static str, Vec<u8>)> {
         // The namespace's own key and its two unix key spaces (bpf/varmor.h).
         let want = [ns, abi::unix_path_ns(ns), abi::unix_abs_ns(ns)].map(u32::to_ne_bytes);
         let mut out = Vec::new();
-        for (m, off) in NS_OFFSET
-            .iter()
-            .enumerate()
-            .filter_map(|(m, o)| o.map(|o| (m, o)))
-        {
-            let off = &off;
+        for (m, h) in &self.maps {
+            let Some(off) = ns_offset(m) else { continue };
             out.extend(
-                self.maps[m]
-                    .keys()
+                h.keys()
                     .filter(|k| {
-                        k.get(*off..*off + 4)
+                        k.get(off..off + 4)
                             .is_some_and(|b| want.iter().any(|w| w[..] == *b))
                     })
-                    .map(|k| (m, k)),
+                    .map(|k| (*m, k)),
             );
         }
         out
@@ -254,12 +247,11 @@ impl Maps {
         // v_ns first.
         for (m, k) in keys
             .iter()
-            .filter(|(m, _)| *m == 0)
-            .chain(keys.iter().filter(|(m, _)| *m != 0))
+            .filter(|(m, _)| *m == map::V_NS)
+            .chain(keys.iter().filter(|(m, _)| *m != map::V_NS))
         {
-            self.maps[*m].delete(k).map_err(bpf_err(format!(
-                "deleting an entry of namespace {ns} from {}",
-                MAP_NAMES[*m]
+            self.get(m).delete(k).map_err(bpf_err(format!(
+                "deleting an entry of namespace {ns} from {m}"
             )))?;
         }
         Ok(())
@@ -272,7 +264,7 @@ impl Maps {
 
     /// The namespace's v_ns value, if it has rules.
     pub fn ns_val(&self, ns: u32) -> Option<abi::NsVal> {
-        self.maps[0]
+        self.get(map::V_NS)
             .lookup(ns.as_bytes(), MapFlags::ANY)
             .ok()
             .flatten()
@@ -281,7 +273,7 @@ impl Maps {
 
     /// Removes the map pins under `pin_dir` (the maps live on while a program uses them).
     pub fn unpin_all(pin_dir: &Path) -> Result<(), BpfError> {
-        for n in MAP_NAMES {
+        for n in MAP_NAMES.iter() {
             let p = pin_dir.join(n);
             match std::fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

@@ -12,6 +12,7 @@ mod lsm;
 mod maps;
 #[cfg(feature = "test-kit")]
 pub mod matchtest;
+pub mod names;
 mod net;
 pub mod pins;
 mod unix;

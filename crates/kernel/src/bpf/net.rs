@@ -10,27 +10,12 @@ use libbpf_rs::{Link, ObjectBuilder};
 
 use super::{bpf_err, io_err, link_dir, object, BpfError, Maps};
 
-/// Program names in bpf/net.bpf.c; each link is pinned as `links/<name>`.
-pub const NET_PROGS: [&str; 11] = [
-    "varmor_connect4",
-    "varmor_connect6",
-    "varmor_sendmsg4",
-    "varmor_sendmsg6",
-    "varmor_bind4",
-    "varmor_bind6",
-    "varmor_recvmsg4",
-    "varmor_recvmsg6",
-    "varmor_getpeername4",
-    "varmor_getpeername6",
-    "varmor_sock_create",
-];
+/// Program names in bpf/net.bpf.c (read from the object); each link is pinned as
+/// `links/<name>`.
+pub const NET_PROGS: &[&str] = super::names::net::PROGRAMS;
 
 /// Program names in bpf/srcroute.bpf.c, attached and pinned with the network programs.
-pub const SRCROUTE_PROGS: [&str; 3] = [
-    "varmor_sr_setsockopt",
-    "varmor_sr_sock_create",
-    "varmor_sr_egress",
-];
+pub const SRCROUTE_PROGS: &[&str] = super::names::srcroute::PROGRAMS;
 
 /// The attached network hooks.
 #[derive(Debug)]
@@ -47,13 +32,13 @@ impl NetHooks {
     /// All or nothing: when the second object fails, the first's links are detached.
     pub fn attach(pin_dir: &Path, cgroup: &Path) -> Result<NetHooks, BpfError> {
         let (mut links, mut adopted) =
-            attach_cgroup_progs(pin_dir, cgroup, object!("net"), "net.bpf.o", &NET_PROGS)?;
+            attach_cgroup_progs(pin_dir, cgroup, object!("net"), "net.bpf.o", NET_PROGS)?;
         match attach_cgroup_progs(
             pin_dir,
             cgroup,
             object!("srcroute"),
             "srcroute.bpf.o",
-            &SRCROUTE_PROGS,
+            SRCROUTE_PROGS,
         ) {
             Ok((l, a)) => {
                 links.extend(l);
@@ -61,7 +46,7 @@ impl NetHooks {
             }
             Err(e) => {
                 drop(links);
-                let _ = detach_pinned(pin_dir, &NET_PROGS);
+                let _ = detach_pinned(pin_dir, NET_PROGS);
                 return Err(e);
             }
         }
@@ -79,8 +64,8 @@ impl NetHooks {
 
     /// Detaches every pinned network link under `pin_dir` and removes the pins.
     pub fn detach_and_unpin(pin_dir: &Path) -> Result<(), BpfError> {
-        detach_pinned(pin_dir, &SRCROUTE_PROGS)?;
-        detach_pinned(pin_dir, &NET_PROGS)
+        detach_pinned(pin_dir, SRCROUTE_PROGS)?;
+        detach_pinned(pin_dir, NET_PROGS)
     }
 }
 

@@ -10,8 +10,9 @@ use libbpf_rs::Link;
 use super::net::{attach_cgroup_progs, detach_pinned};
 use super::{object, BpfError};
 
-/// Program names in bpf/unix.bpf.c; each link is pinned as `links/<name>`.
-pub const UNIX_PROGS: [&str; 2] = ["varmor_connect_unix", "varmor_sendmsg_unix"];
+/// Program names in bpf/unix.bpf.c (read from the object); each link is pinned as
+/// `links/<name>`.
+pub const UNIX_PROGS: &[&str] = super::names::unix::PROGRAMS;
 
 /// The attached unix-socket hooks.
 #[derive(Debug)]
@@ -25,7 +26,7 @@ impl UnixHooks {
     /// Attaches (or adopts) both programs at the cgroup2 directory `cgroup`.
     pub fn attach(pin_dir: &Path, cgroup: &Path) -> Result<UnixHooks, BpfError> {
         let (links, adopted) =
-            attach_cgroup_progs(pin_dir, cgroup, object!("unix"), "unix.bpf.o", &UNIX_PROGS)?;
+            attach_cgroup_progs(pin_dir, cgroup, object!("unix"), "unix.bpf.o", UNIX_PROGS)?;
         Ok(UnixHooks {
             _links: links,
             adopted,
@@ -34,6 +35,6 @@ impl UnixHooks {
 
     /// Detaches every pinned unix link under `pin_dir` and removes the pins.
     pub fn detach_and_unpin(pin_dir: &Path) -> Result<(), BpfError> {
-        detach_pinned(pin_dir, &UNIX_PROGS)
+        detach_pinned(pin_dir, UNIX_PROGS)
     }
 }

@@ -1,10 +1,10 @@
 //! The Landlock plan: what the launcher's Landlock domain withholds, computed from the
-//! rules alone (the launcher applies it, src/launcher/landlock.rs; compat's name-change
-//! answers in varmord recompute it, src/enforcer/compat/names/). Always: signals and
-//! ptrace scoped to the sandbox, and cgroup files unwritable where no read-only mount
-//! holds them. On the compat backend also the parts of file rules fanotify cannot see:
-//! create, delete, rename, link (and truncate where a rule denies it without denying
-//! writes) on protected paths.
+//! rules alone. The launcher applies it (crates/launcher/src/landlock.rs); compat's
+//! name-change answers in varmord recompute it (crates/kernel/src/enforcer/compat/names/).
+//! Always: signals and ptrace scoped to the sandbox, and cgroup files unwritable where no
+//! read-only mount holds them. On the compat backend also the parts of file rules
+//! fanotify cannot see: create, delete, rename, link (and truncate where a rule denies it
+//! without denying writes) on protected paths.
 //!
 //! Landlock grants rights by hierarchy, so "no create/delete/rename/link under P" is a
 //! plan computed at launch from what exists (`plan`):
@@ -19,8 +19,8 @@
 //!
 //! On compat the direct entries of chain directories are not left stricter than the rule:
 //! the launcher's seccomp notification filter sends name-changing calls to varmord, which
-//! performs allowed ones itself in the chain (src/enforcer/compat/names/). On bpf-lsm the
-//! LSM hooks enforce those rules exactly, so none of this is done there.
+//! performs allowed ones itself in the chain (compat/names/). On bpf-lsm the LSM hooks
+//! enforce those rules exactly, so none of this is done there.
 //!
 //! The parts: `expand` (patterns over what exists), `plan` (the chain, the protected
 //! roots and the beneath-rules), `rights` (profile accesses as Landlock rights, and the
@@ -61,7 +61,7 @@ impl Carry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgroupHold {
     /// Every cgroup mount of the namespace is read-only (the launcher made them so,
-    /// src/launcher/cgroupfs.rs).
+    /// crates/launcher/src/cgroupfs.rs).
     ReadOnlyMounts,
     /// The kernel has no mount_setattr(2): Landlock withholds writes beneath
     /// /sys/fs/cgroup.
