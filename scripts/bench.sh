@@ -30,7 +30,7 @@ if [ "$live_vm" -gt 0 ]; then
   mkdir -p results target
   log=target/bench-live-vm.log
   # Memory for the sandboxes' processes and namespaces; the guest's init may raise limits.
-  if scripts/vm-test.sh --cpus 2 --mem 8192 --timeout 5400 --cwd "$PWD" 6.12 -- \
+  if scripts/vm-test.sh --cpus 2 --mem 8192 --timeout 5400 --log target/bench-live-vm.console --cwd "$PWD" 6.12 -- \
       python3 scripts/bench.py --live "$live_vm" "$backend" >"$log" 2>&1; then
     line=$(grep -a '^bench-live-json: ' "$log" | tail -1)
     printf '%s\n' "${line#bench-live-json: }" > results/bench-live-vm.json
