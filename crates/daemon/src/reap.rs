@@ -24,12 +24,17 @@ pub(super) fn reap_loop(shared: &Shared) {
             owed = None;
         }
         let pass = EVENT_PASSES.load(Ordering::SeqCst);
-        let any_ended = shared
+        let live = shared
             .registry
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .any_ended(|d| cgroup::populated(d));
-        if !any_ended {
+            .live_cgroups();
+        let empty: Vec<u64> = live
+            .into_iter()
+            .filter(|(_, cg)| !cgroup::populated(cg))
+            .map(|(ns, _)| ns)
+            .collect();
+        if empty.is_empty() {
             continue;
         }
         // Every event of a sandbox that has emptied is queued by now; one pass may be
@@ -39,7 +44,7 @@ pub(super) fn reap_loop(shared: &Shared) {
             .registry
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take_ended(|d| cgroup::populated(d));
+            .take(&empty);
         for sb in ended {
             finish(shared, *sb);
             let now = std::time::Instant::now();

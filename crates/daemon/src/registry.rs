@@ -168,27 +168,30 @@ impl Registry {
     }
 
     /// Is there a live sandbox whose cgroup has emptied?
-    pub fn any_ended(&self, populated: impl Fn(&PathBuf) -> bool) -> bool {
+    /// The live sandboxes' cgroups, to be checked for emptiness without the registry's
+    /// lock held (reading 10,000 cgroup.events files under it starved every confine).
+    pub fn live_cgroups(&self) -> Vec<(u64, PathBuf)> {
         self.slots
-            .values()
-            .any(|s| matches!(s, Slot::Live(sb) if !populated(&sb.cgroup)))
-    }
-
-    /// Takes out every live sandbox whose cgroup has emptied.
-    pub fn take_ended(&mut self, populated: impl Fn(&PathBuf) -> bool) -> Vec<Box<Sandbox>> {
-        let ended: Vec<u64> = self
-            .slots
             .iter()
             .filter_map(|(ns, s)| match s {
-                Slot::Live(sb) if !populated(&sb.cgroup) => Some(*ns),
+                Slot::Live(sb) => Some((*ns, sb.cgroup.clone())),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    /// Takes out the live sandboxes of `ended` (namespaces whose cgroup was seen empty;
+    /// a namespace is never reused while its entry exists, _ns_fd).
+    pub fn take(&mut self, ended: &[u64]) -> Vec<Box<Sandbox>> {
         ended
-            .into_iter()
-            .filter_map(|ns| match self.slots.remove(&ns) {
+            .iter()
+            .filter_map(|ns| match self.slots.remove(ns) {
                 Some(Slot::Live(sb)) => Some(sb),
-                _ => None,
+                Some(other) => {
+                    self.slots.insert(*ns, other);
+                    None
+                }
+                None => None,
             })
             .collect()
     }
