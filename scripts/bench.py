@@ -123,10 +123,10 @@ def live(n):
     os.chmod(tmp, 0o755)
     d, sock, pin = start_varmord(tmp)
     # varmord takes as many sandboxes as its open-file limit holds (crates/daemon/src/sysctl.rs:
-    # 256 kept free, up to 5 each) and refuses the rest; ask for no more than that.
-    fits = (start_varmord.nofile - 256) // 5 - 8  # and room for the latency probes (reaped a little after they end)
+    # 256 kept free, up to 7 each) and refuses the rest; ask for no more than that.
+    fits = (start_varmord.nofile - 256) // 7 - 8  # and room for the latency probes (reaped a little after they end)
     kids, r = [], {"machine": os.uname().release + f", {os.cpu_count()} cores", "backend": BACKEND, "date": time.strftime("%Y-%m-%d"),
-                   "requested": n, "nofile": start_varmord.nofile}
+                   "requested": n, "nofile": start_varmord.nofile, "fds_each": 7}
     if n > fits:
         print(f"bench: varmord's open-file limit here ({start_varmord.nofile}, the hard limit) holds {fits} sandboxes, not {n}", file=sys.stderr)
         n = fits
@@ -324,7 +324,7 @@ def live_table(V, where):
     i, l = V["idle"], V["live"]
     if V["requested"] == l["sandboxes"]:
         held = ""
-    elif (V["nofile"] - 256) // 5 - 8 < V["requested"]:
+    elif (V["nofile"] - 256) // V.get("fds_each", 5) - 8 < V["requested"]:
         held = f" ({V['requested']} asked for; an open-file limit of {V['nofile']} holds no more)"
     else:
         held = f" of {V['requested']} launched (the others: {next(iter(V.get('launch_errors', {})), '?')})"

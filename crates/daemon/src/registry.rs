@@ -167,7 +167,6 @@ impl Registry {
         }
     }
 
-    /// Is there a live sandbox whose cgroup has emptied?
     /// The live sandboxes' cgroups, to be checked for emptiness without the registry's
     /// lock held (reading 10,000 cgroup.events files under it starved every confine).
     pub fn live_cgroups(&self) -> Vec<(u64, PathBuf)> {
@@ -183,17 +182,15 @@ impl Registry {
     /// Takes out the live sandboxes of `ended` (namespaces whose cgroup was seen empty;
     /// a namespace is never reused while its entry exists, _ns_fd).
     pub fn take(&mut self, ended: &[u64]) -> Vec<Box<Sandbox>> {
-        ended
-            .iter()
-            .filter_map(|ns| match self.slots.remove(ns) {
-                Some(Slot::Live(sb)) => Some(sb),
-                Some(other) => {
-                    self.slots.insert(*ns, other);
-                    None
+        let mut out = Vec::new();
+        for ns in ended {
+            if matches!(self.slots.get(ns), Some(Slot::Live(_))) {
+                if let Some(Slot::Live(sb)) = self.slots.remove(ns) {
+                    out.push(sb);
                 }
-                None => None,
-            })
-            .collect()
+            }
+        }
+        out
     }
 
     pub fn take_all(&mut self) -> Vec<Box<Sandbox>> {

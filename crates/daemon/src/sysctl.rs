@@ -1,8 +1,8 @@
 //! Capacity settings varmord needs: fanotify groups are charged to varmord's user (root),
 //! one per compat sandbox, and the default of 128 would cap the machine at 128 sandboxes.
 //! Raised at start (and said so), put back on a clean stop if nobody changed it since.
-//! And varmord's own open-file limit: a few descriptors per live sandbox (its fanotify
-//! group, pidfd, the client's stderr...), so the soft limit goes up to the hard one.
+//! And varmord's own open-file limit: a few descriptors per live sandbox
+//! ([`FDS_PER_SANDBOX`]), so the soft limit goes up to the hard one.
 
 use std::path::Path;
 
@@ -48,9 +48,11 @@ impl Raised {
     }
 }
 
-/// Descriptors varmord may hold per live sandbox, at the most (compat: the fanotify
-/// group, the pidfd, the client's stderr, a chmod and a name-change notification fd).
-pub const FDS_PER_SANDBOX: u64 = 5;
+/// Descriptors varmord holds per live sandbox, at the most: its mount namespace, its
+/// pidfd and the client's stderr; on compat also the fanotify group and, with chmod or
+/// name-change rules, the seccomp notification fd and its answering thread's wake pipe
+/// (counted: 4 for `base`, 7 for `no-secrets`).
+pub const FDS_PER_SANDBOX: u64 = 7;
 
 /// Descriptors kept free for requests being answered and varmord's own files.
 pub const FDS_RESERVED: u64 = 256;
