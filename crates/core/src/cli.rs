@@ -219,7 +219,7 @@ Examples:
   systemctl enable --now varmord.socket        (packaged units)
 
 Limits: up to 12,288 live sandboxes (1,024 per user), fewer when the open-file limit holds
-fewer (up to 7 descriptors each, 256 kept free; the packaged unit sets
+fewer (up to 6 descriptors each, 256 kept free; the packaged unit sets
 LimitNOFILE=524288): a launch past a limit is refused whole, with a line saying which.
 
 Exit status: 0 after a clean stop (SIGTERM/SIGINT); 1 when no backend is usable or the

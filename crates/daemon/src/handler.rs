@@ -23,6 +23,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Shared {
     pub registry: Mutex<Registry>,
+    /// Which live sandboxes have ended (a watch on each one's cgroup.events).
+    pub emptied: super::emptied::Emptied,
     pub enforcer: Box<dyn Enforcer>,
     pub cgroup_root: std::path::PathBuf,
     pub log: Arc<Mutex<Option<File>>>,
@@ -219,7 +221,11 @@ fn confine(
     let mut reg = shared.registry.lock().unwrap_or_else(|p| p.into_inner());
     match result {
         Ok((sandbox, assessment)) => {
+            let dir = sandbox.cgroup.clone();
             reg.activate(sandbox);
+            drop(reg);
+            // Watched once live, so that an emptiness it reports finds it in the registry.
+            shared.emptied.watch(peer.mnt_ns, &dir);
             Response::Confined {
                 id,
                 backend: shared.enforcer.backend(),

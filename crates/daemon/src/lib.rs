@@ -13,6 +13,7 @@ pub mod canary_child;
 pub mod cgroup;
 pub mod denial;
 pub mod dynallow;
+mod emptied;
 mod events;
 pub mod guard;
 pub mod handler;
@@ -68,6 +69,8 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    #[error("inotify_init1 (to see sandboxes end): {0}")]
+    Inotify(#[source] nix::Error),
     #[error("installing the {signal} handler: {source}")]
     Signal {
         signal: &'static str,
@@ -168,6 +171,7 @@ pub fn run(cli: &DaemonCli) -> Result<(), DaemonError> {
     let (listener, activated) = socket::bind(&cli.socket, passed)?;
     let shared = Arc::new(Shared {
         registry: Mutex::new(registry::Registry::new(capacity)),
+        emptied: emptied::Emptied::new().map_err(DaemonError::Inotify)?,
         enforcer,
         cgroup_root: cgroup_root.clone(),
         log: Arc::new(Mutex::new(log_file)),

@@ -16,35 +16,29 @@ pub(super) fn reap_loop(shared: &Shared) {
     // after the first end not yet given back (steady churn), not on every end.
     let mut owed: Option<(std::time::Instant, std::time::Instant)> = None;
     while !STOP.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
+        // Wakes as soon as a watched cgroup.events changes, and every 50 ms for the
+        // stop flag, the memory owed and sandboxes without a watch.
+        let empty = shared.emptied.wait(Duration::from_millis(50));
         if owed.is_some_and(|(first, last)| {
             last.elapsed() >= TRIM_AFTER || first.elapsed() >= TRIM_AT_LEAST
         }) {
             give_back_memory();
             owed = None;
         }
-        let pass = EVENT_PASSES.load(Ordering::SeqCst);
-        let live = shared
-            .registry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .live_cgroups();
-        let empty: Vec<u64> = live
-            .into_iter()
-            .filter(|(_, cg)| !cgroup::populated(cg))
-            .map(|(ns, _)| ns)
-            .collect();
         if empty.is_empty() {
             continue;
         }
         // Every event of a sandbox that has emptied is queued by now; one pass may be
         // under way since before: wait for the next one to end.
-        events_delivered(pass);
+        events_delivered(EVENT_PASSES.load(Ordering::SeqCst));
         let ended = shared
             .registry
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take(&empty);
+        for ns in &empty {
+            shared.emptied.forget(*ns);
+        }
         for sb in ended {
             finish(shared, *sb);
             let now = std::time::Instant::now();

@@ -167,18 +167,6 @@ impl Registry {
         }
     }
 
-    /// The live sandboxes' cgroups, to be checked for emptiness without the registry's
-    /// lock held (reading 10,000 cgroup.events files under it starved every confine).
-    pub fn live_cgroups(&self) -> Vec<(u64, PathBuf)> {
-        self.slots
-            .iter()
-            .filter_map(|(ns, s)| match s {
-                Slot::Live(sb) => Some((*ns, sb.cgroup.clone())),
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Takes out the live sandboxes of `ended` (namespaces whose cgroup was seen empty;
     /// a namespace is never reused while its entry exists, _ns_fd).
     pub fn take(&mut self, ended: &[u64]) -> Vec<Box<Sandbox>> {

@@ -50,9 +50,9 @@ impl Raised {
 
 /// Descriptors varmord holds per live sandbox, at the most: its mount namespace, its
 /// pidfd and the client's stderr; on compat also the fanotify group and, with chmod or
-/// name-change rules, the seccomp notification fd and its answering thread's wake pipe
-/// (counted: 4 for `base`, 7 for `no-secrets`).
-pub const FDS_PER_SANDBOX: u64 = 7;
+/// name-change rules, the seccomp notification fd and its answering thread's wake
+/// eventfd (counted: 4 for `base`, 6 for `no-secrets`).
+pub const FDS_PER_SANDBOX: u64 = 6;
 
 /// Descriptors kept free for requests being answered and varmord's own files.
 pub const FDS_RESERVED: u64 = 256;

@@ -1,27 +1,29 @@
 //! One answering thread per sandbox for its seccomp notifications (chmod and name
-//! changes): it sleeps in poll on its fd and a wake pipe, and is stopped and joined when
+//! changes): it sleeps in poll on its fd and a wake eventfd, and is stopped and joined when
 //! its `Worker` is dropped. A thread of its own because it takes on the caller's
 //! filesystem identity (names/caller.rs), which must not leak to another sandbox's
 //! answers; fanotify events, answered with varmord's own identity, share pool.rs.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
 pub struct Worker {
     stop: Arc<AtomicBool>,
-    /// Closing this wakes the thread at once (its read end sees POLLHUP).
-    wake: Option<OwnedFd>,
+    /// Written to wake the thread at once; one descriptor shared with it (a pipe took
+    /// two, and varmord counts descriptors per sandbox: daemon sysctl.rs).
+    wake: Arc<EventFd>,
     thread: Option<JoinHandle<()>>,
 }
 
 /// The thread's side: waits for its fd or for the stop.
 pub struct Waiter {
     stop: Arc<AtomicBool>,
-    wake: OwnedFd,
+    wake: Arc<EventFd>,
 }
 
 impl Worker {
@@ -30,11 +32,11 @@ impl Worker {
         name: String,
         body: impl FnOnce(Waiter) + Send + 'static,
     ) -> std::io::Result<Worker> {
-        let (wake_rx, wake) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let wake = Arc::new(EventFd::from_flags(EfdFlags::EFD_CLOEXEC)?);
         let stop = Arc::new(AtomicBool::new(false));
         let waiter = Waiter {
             stop: stop.clone(),
-            wake: wake_rx,
+            wake: wake.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(name)
@@ -42,7 +44,7 @@ impl Worker {
             .spawn(move || body(waiter))?;
         Ok(Worker {
             stop,
-            wake: Some(wake),
+            wake,
             thread: Some(thread),
         })
     }
@@ -51,7 +53,9 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        self.wake = None;
+        if let Err(e) = self.wake.write(1) {
+            log::error!("waking an answering thread: {e}");
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
