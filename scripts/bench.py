@@ -20,6 +20,7 @@ OUT = os.path.join(ROOT, "results")
 # matrix (scripts/bench.sh --vm), printed as one `bench-json: {...}` line (a VM's writes
 # are thrown away). Only its ratios are compared with this machine's.
 VM = sys.argv[1:2] == ["--vm"]
+ROUNDS = 3 if VM else 5  # per-operation rounds, interleaved
 BACKEND = sys.argv[2] if VM else "compat"
 # `bench.py --live N [BACKEND]`: only varmord at scale: N live sandboxes (as root: one user
 # may hold 1,024), varmord's RSS, threads and descriptors, the BPF maps' memory and launch
@@ -58,12 +59,13 @@ def hyperfine(cmds, runs):
     return {name: r["mean"] * 1e3 for (name, _), r in zip(cmds, data)}
 
 
-def profile(tmp, n):
-    path = os.path.join(tmp, f"rules{n}.yaml")
+def profile(tmp, n, files=True):
+    path = os.path.join(tmp, f"rules{n}{'' if files else '-net'}.yaml")
     with open(path, "w") as f:
         f.write(f"description: {n} rules that never match the workload\n")
-        f.write("file:\n  - deny: read\n    paths:\n")
-        for i in range(n):
+        if files:
+            f.write("file:\n  - deny: read\n    paths:\n")
+        for i in range(n if files else 0):
             f.write(f"      - /nonexistent/bench/rule-{i}\n")
         f.write("network:\n  - deny: connect\n    addresses:\n")
         for i in range(min(n, 4096)):
@@ -199,6 +201,33 @@ def live(n):
         pass  # a VM's read-only tree: bench.sh keeps the printed line
 
 
+def rss_live(d, sock, v):
+    """varmord's RSS idle and with BENCH_LIVE (1,000) live base sandboxes of the test user."""
+    rss0 = status(d.pid, "VmRSS")
+    # varmord paces one uid past 200 launches a second: start them in batches.
+    live = []
+    for i in range(int(os.environ.get("BENCH_LIVE", "1000"))):
+        if i and i % 150 == 0:
+            time.sleep(1)
+        live.append(subprocess.Popen(["runuser", "-u", USER, "--"] + v(f"{ROOT}/profiles.d/base.yaml") + ["sleep", "120"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+    time.sleep(5)
+    ps = lambda: len(json.loads(sh([RUN, "--socket", sock, "--ps", "--format", "json"], user=False).stdout))
+    n_live = ps()
+    rss1 = status(d.pid, "VmRSS")
+    for p in live:
+        os.killpg(p.pid, signal.SIGKILL)  # runuser and the sandbox's `sleep` below it
+    for p in live:
+        p.wait()
+    # Every sandbox reaped before the benchmarks that follow (and past the uid's pace).
+    for _ in range(60):
+        if ps() == 0:
+            break
+        time.sleep(0.5)
+    time.sleep(2)
+    return {"idle": rss0, f"{n_live} live sandboxes": rss1}
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="varmor-bench-")
     os.chmod(tmp, 0o755)
@@ -207,6 +236,10 @@ def main():
         v = lambda prof: [RUN, "--socket", sock, "--quiet", "--profile", prof, "--"]
         vs = lambda prof: [RUN, "--socket", sock, "--quiet", "--seccomp", DOCKER_JSON, "--profile", prof, "--"]
         results = {"machine": os.uname().release + f", {os.cpu_count()} cores", "backend": BACKEND}
+        # 0. varmord's memory with 1,000 live sandboxes, first, while it is fresh (the rule
+        # sets of the 10,000-rule benchmarks below are not yet in its heap).
+        if not VM:
+            results["rss_kib"] = rss_live(d, sock, v)
         # 1. Launch time of /bin/true.
         launch = [
             ("bare", "/bin/true"),
@@ -236,15 +269,18 @@ def main():
         results["launch_steps_ms"] = {k: statistics.median(x) for k, x in steps.items()}
         # 2. Per-operation cost inside, vs rules: every sandbox once per round, rounds
         # interleaved (drift, e.g. a VM's translation cache warming, hits all alike); the
-        # median of the rounds.
+        # median of the rounds (5 here, 3 in a VM, where a round takes ten times as long).
         bw = ["bwrap", "--dev-bind", "/", "/"]
         fj = ["firejail", "--quiet", "--noprofile"]
         ops = {"open": (["open", "/etc/hostname"], 200000), "exec": (["exec"], 300), "connect": (["connect"], 3000)}
         sandboxes = [("bare", [], ops), ("landlock alone", None, {"open": (["landlock", "open", "/etc/hostname"], 200000)}),
                      ("bwrap", bw, ops)] + ([] if VM else [("firejail", fj, ops)])
+        # The same sandbox with no file rule (no fanotify mark on compat): what the
+        # namespaces and filters cost an open by themselves.
+        sandboxes += [("varmor-run no file rule", v(profile(tmp, 10, files=False)), {"open": ops["open"]})]
         sandboxes += [(f"varmor-run {n} rules", v(profile(tmp, n)), ops) for n in RULES]
         samples = {}
-        for _ in range(3):
+        for _ in range(ROUNDS):
             for name, prefix, these in sandboxes:
                 for op, (args, n) in these.items():
                     samples.setdefault(name, {}).setdefault(op, []).append(oploop(prefix or [], args, n))
@@ -293,23 +329,9 @@ def main():
         [t.join() for t in ts]
         lat.sort()
         results["concurrent_100"] = {"p50_ms": lat[49], "p99_ms": lat[98], "ok": len(lat)}
-        # RSS with live sandboxes.
-        rss0 = int(open(f"/proc/{d.pid}/status").read().split("VmRSS:")[1].split()[0])
-        # varmord paces one uid past 200 launches a second: start them in batches.
-        live = []
-        for i in range(int(os.environ.get("BENCH_LIVE", "1000"))):
-            if i and i % 150 == 0:
-                time.sleep(1)
-            live.append(subprocess.Popen(["runuser", "-u", USER, "--"] + v(f"{ROOT}/profiles.d/base.yaml") + ["sleep", "120"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(5)
-        n_live = len(json.loads(sh([RUN, "--socket", sock, "--ps", "--format", "json"], user=False).stdout))
-        rss1 = int(open(f"/proc/{d.pid}/status").read().split("VmRSS:")[1].split()[0])
-        for p in live:
-            p.kill()
-        for p in live:
-            p.wait()
-        results["rss_kib"] = {"idle": rss0, f"{n_live} live sandboxes": rss1}
+        # After everything above (and every sandbox of it ended: memory given back).
+        time.sleep(1)
+        results["rss_kib"]["after the whole run"] = status(d.pid, "VmRSS")
         # CPU per denial line.
         deny = os.path.join(tmp, "deny.yaml")
         open(deny, "w").write("file:\n  - deny: read\n    paths: [/etc/hostname]\n")
@@ -402,7 +424,9 @@ def write_report(r):
             md += live_table(json.load(open(os.path.join(OUT, name))), where)
     c = r["concurrent_100"]
     md += ["", f"varmord: 100 concurrent launches p50 {c['p50_ms']:.0f} ms, p99 {c['p99_ms']:.0f} ms ({c['ok']} ok); "
-           f"RSS {r['rss_kib']}; CPU per denial line {r['cpu_us_per_denial']:.0f} µs.", ""]
+           f"CPU per denial line {r['cpu_us_per_denial']:.0f} µs; RSS "
+           + ", ".join(f"{k} {kib / 1024:.1f} MB" for k, kib in r["rss_kib"].items())
+           + " (the first two from a fresh start, before the benchmarks above).", ""]
     open(f"{OUT}/bench.md", "w").write("\n".join(md))
     svg(r)
     print("\n".join(md))

@@ -107,7 +107,12 @@ impl Emptied {
             for e in events {
                 if e.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
                     overflow = true;
-                } else if e.mask.contains(AddWatchFlags::IN_MODIFY) {
+                } else if e
+                    .mask
+                    .intersects(AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_IGNORED)
+                {
+                    // IN_IGNORED: the watch went with its file (an emptied cgroup removed
+                    // by someone else); a look finds it gone, which counts as empty.
                     changed.push(e.wd);
                 }
             }

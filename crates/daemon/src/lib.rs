@@ -4,7 +4,8 @@
 //! request (varmor_core::proto) until it has checked it again.
 //!
 //! The parts: `socket` (the listening socket and the accept loop), `events` (kernel
-//! events into denial lines), `reap` (ended sandboxes removed, and the clean stop).
+//! events into denial lines), `emptied` (which sandboxes ended: an inotify watch on each
+//! one's cgroup.events), `reap` (ended sandboxes removed, and the clean stop).
 
 pub mod attach;
 pub mod backend;
